@@ -1,0 +1,106 @@
+"""Asylum support and accommodation, computed from the records after the run.
+
+Who is supported, and when:
+
+- a claimant who needs support has it from the claim (or from the start date, for the
+  starting stocks) while awaiting a decision or an appeal;
+- a granted person keeps it for the move-on period after the grant;
+- a withdrawn claim ends it at the withdrawal;
+- after appeal rights are exhausted, a single adult keeps it for a set number of days; a
+  family keeps it until it leaves the UK stock (removal, departure, absconding, a policy);
+- unaccompanied children are looked after by local authorities, never by the Home Office.
+
+Where: every supported person is housed. Dispersal housing and large sites have capacities
+that change on given dates and are filled cheapest first; hotels take everyone else, and people
+move out of hotels as soon as a cheaper place is free. Because the type of accommodation does
+not change anyone's path through the asylum system, occupancy by type follows exactly from the
+supported population and the capacities, night by night, with no event in the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import schedules, timeline
+from .population import (
+    FAMILY_MEMBER,
+    SINGLE_ADULT,
+    AppealOutcome,
+    DecisionOutcome,
+    ExitOutcome,
+)
+from .scenario import Scenario
+
+TYPES = ("dispersal", "large_sites", "hotels")
+
+
+def support_intervals(
+    records: dict[str, np.ndarray], scenario: Scenario, extra_end: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of each supported record's support; NaN start for the unsupported.
+
+    ``extra_end`` lets a policy end support earlier (e.g. on transfer abroad).
+    """
+    move_on = scenario.support.move_on_days
+    grace = scenario.support.support_end_days_after_refusal
+    first = np.where(
+        np.isfinite(records["t_claim"]),
+        records["t_claim"],
+        np.where(np.isfinite(records["t_app_start"]), records["t_app_start"], records["t_are"]),
+    )
+    start = np.where(records["supported"] == 1, np.maximum(first, 0.0), np.nan)
+    end = np.full(len(start), np.inf)
+    dec, app, exit_ = records["dec_outcome"], records["app_outcome"], records["exit_outcome"]
+    withdrawn = dec == DecisionOutcome.WITHDRAWN
+    end[withdrawn] = records["t_dec_end"][withdrawn]
+    granted = dec == DecisionOutcome.GRANTED
+    end[granted] = records["t_dec_end"][granted] + move_on
+    allowed = app == AppealOutcome.ALLOWED
+    end[allowed] = records["t_app_end"][allowed] + move_on
+    at_are = exit_ != ExitOutcome.NONE
+    family = at_are & (records["household"] == FAMILY_MEMBER)
+    end[family] = records["t_exit"][family]
+    single = at_are & (records["household"] == SINGLE_ADULT)
+    end[single] = np.minimum(records["t_exit"][single], records["t_are"][single] + grace)
+    if extra_end is not None:
+        end = np.minimum(end, extra_end)
+    return start, end
+
+
+@dataclass
+class Occupancy:
+    """People housed at each midnight t = 0..days, by type."""
+
+    supported: np.ndarray
+    by_type: dict[str, np.ndarray]
+
+
+def allocate(supported: np.ndarray, scenario: Scenario) -> Occupancy:
+    """Fill dispersal and large sites cheapest first up to capacity; hotels take the rest."""
+    days = len(supported) - 1
+    acc = scenario.accommodation
+    t = np.arange(days + 1, dtype=float)
+    limited = sorted(
+        ("dispersal", "large_sites"), key=lambda name: getattr(acc, name).cost_per_person_night_gbp
+    )
+    remaining = supported.astype(float)
+    by_type: dict[str, np.ndarray] = {}
+    for name in limited:
+        capacity = schedules.value_at(getattr(acc, name).capacity_people, scenario.start_date, t)
+        housed = np.minimum(remaining, np.floor(capacity))
+        by_type[name] = housed
+        remaining = remaining - housed
+    by_type["hotels"] = remaining
+    return Occupancy(supported=supported.astype(float), by_type=by_type)
+
+
+def occupancy(
+    records: dict[str, np.ndarray],
+    scenario: Scenario,
+    days: int,
+    extra_end: np.ndarray | None = None,
+) -> Occupancy:
+    start, end = support_intervals(records, scenario, extra_end)
+    return allocate(timeline.stock(start, end, days).astype(float), scenario)

@@ -1,0 +1,394 @@
+"""The SimPy model of the asylum pipeline.
+
+    arrivals -> initial-decision queue (caseworkers; withdrawals while waiting)
+      grant -> leaves the asylum system (support for the move-on period)
+      refuse -> appeal? -> tribunal queue (judges) -> allowed: grant | dismissed: ARE
+             -> no appeal: ARE
+    ARE (appeal rights exhausted) -> first of: enforced removal (capacity, returnable only),
+      voluntary departure, further submissions (a new claim in the decision queue), absconding;
+      or remains in the UK. A share of those removed or departed come back later as claimants.
+
+Events happen only where capacity and queues interact: service completions in the three
+queues, plus further submissions and returns, which create new claims. Everything else is a
+competing risk drawn when a person enters a stage and written as a tentative outcome, then
+overwritten if a queue event comes first. Series, accommodation and costs are computed from
+the records after the run (see results.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from . import arrivals, initial_state, schedules
+from .population import (
+    DRAWS,
+    AppealOutcome,
+    DecisionOutcome,
+    ExitOutcome,
+    Origin,
+    Population,
+    draw_block,
+)
+from .queueing import Stage
+from .rng import RandomStreams
+from .scenario import Scenario
+
+INF = math.inf
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+_PENDING = int(DecisionOutcome.PENDING)
+_WITHDRAWN = int(DecisionOutcome.WITHDRAWN)
+_GRANTED = int(DecisionOutcome.GRANTED)
+_REFUSED = int(DecisionOutcome.REFUSED)
+_APPEAL_PENDING = int(AppealOutcome.PENDING)
+_ALLOWED = int(AppealOutcome.ALLOWED)
+_DISMISSED = int(AppealOutcome.DISMISSED)
+_BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
+_REMAINS = int(ExitOutcome.REMAINS)
+_REMOVED = int(ExitOutcome.REMOVED)
+_VOLUNTARY = int(ExitOutcome.VOLUNTARY)
+_FURTHER = int(ExitOutcome.FURTHER_SUBMISSION)
+_ABSCONDED = int(ExitOutcome.ABSCONDED)
+
+
+@dataclass
+class RunRecords:
+    """What one simulation leaves behind: the records and the facts needed to read them."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    horizon: float
+    records: dict[str, np.ndarray]
+    arrivals_by_day: dict[str, np.ndarray]
+    events: int
+    wall_seconds: float
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _rate(per_year: float) -> float:
+    return per_year / DAYS_PER_YEAR
+
+
+class Pipeline:
+    """The event logic; one instance simulates one replication."""
+
+    def __init__(self, scenario: Scenario, streams: RandomStreams) -> None:
+        self.scenario = scenario
+        self.streams = streams
+        self.horizon = float(scenario.horizon_days)
+        self.env = simpy.Environment()
+
+        stock = initial_state.build(scenario, streams["initial_state"])
+        stream = arrivals.generate(scenario, streams, self.horizon)
+        self.arrivals_by_day = stream.arrivals_by_day
+        n_stock = len(stock["u_grant"])
+        initial = {
+            name: np.concatenate([stock[name], stream.columns[name]])
+            for name in stream.columns
+            if name in stock
+        }
+        origin = np.full(n_stock + stream.count, int(Origin.NEW_CLAIM), np.int8)
+        origin[:n_stock] = stock["origin"]
+        initial["origin"] = origin
+        for name in ("t_claim", "t_app_start", "t_are"):
+            column = np.full(n_stock + stream.count, np.nan)
+            column[:n_stock] = stock[name]
+            if name == "t_claim":
+                column[n_stock:] = stream.columns["t_claim"]
+            initial[name] = column
+        dynamic = streams["dynamic"]
+        self.population = Population(
+            initial,
+            spare=max(1024, stream.count // 4),
+            fill_draws=lambda n: draw_block({p: dynamic for p in DRAWS}, n),
+        )
+
+        sc = scenario
+        self.withdrawal_rate = _rate(sc.decisions.withdrawal_rate_per_year)
+        self.voluntary_rate = _rate(sc.after_refusal.voluntary_departure_rate_per_year)
+        self.further_rate = _rate(sc.after_refusal.further_submission_rate_per_year)
+        self.abscond_rate = _rate(sc.after_refusal.absconding_rate_per_year)
+        self.reentry_share = sc.after_refusal.reentry_share
+        self.reentry_delay = sc.after_refusal.reentry_mean_delay_days
+        self.people_per_case = sc.people_per_case
+        groups = list(sc.nationality_groups.values())
+        self.grant_rate = [0.0] * len(groups)
+        self.allowed_rate = [0.0] * len(groups)
+        self.lodged_share = 0.0
+
+        mv = self.population.mv
+        self.decisions = Stage(
+            self.env,
+            "decisions",
+            mv["work_decision"],
+            mv["t_claim"],
+            self._still_claiming,
+            self._start_decision,
+            self._decided,
+        )
+        self.appeals = Stage(
+            self.env,
+            "appeals",
+            mv["work_appeal"],
+            mv["t_app_start"],
+            self._always,
+            self._noop,
+            self._appeal_determined,
+        )
+        self.removals = Stage(
+            self.env,
+            "removals",
+            mv["work_removal"],
+            mv["t_are"],
+            self._still_in_uk,
+            self._start_removal,
+            self._removed,
+        )
+        self._bind()
+        self._load_stocks(n_stock, stock)
+        self._schedule_parameters()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _bind(self) -> None:
+        """Cache the record memoryviews (again after the population grows)."""
+        mv = self.population.mv
+        for name, view in mv.items():
+            setattr(self, name, view)
+        self.decisions.bind(mv["work_decision"], mv["t_claim"])
+        self.appeals.bind(mv["work_appeal"], mv["t_app_start"])
+        self.removals.bind(mv["work_removal"], mv["t_are"])
+
+    def _load_stocks(self, n_stock: int, stock: dict[str, np.ndarray]) -> None:
+        columns = self.population.columns
+        size = self.population.size
+        origin = columns["origin"][:size]
+        waiting = np.flatnonzero(origin == Origin.STOCK_AWAITING)
+        new = np.arange(n_stock, size)
+        claimants = np.concatenate([waiting, new])
+        t_claim = columns["t_claim"]
+        # Tentative outcome: withdrawal at its drawn time, unless a caseworker gets there first.
+        if self.withdrawal_rate > 0:
+            start = np.maximum(t_claim[claimants], 0.0)
+            columns["t_dec_end"][claimants] = (
+                start + columns["e_withdraw"][claimants] / self.withdrawal_rate
+            )
+        else:
+            columns["t_dec_end"][claimants] = INF
+        columns["dec_outcome"][claimants] = _WITHDRAWN
+        self.decisions.preload(claimants.tolist(), t_claim[claimants].tolist())
+
+        appeal = np.flatnonzero(origin == Origin.STOCK_APPEAL)
+        columns["t_app_end"][appeal] = INF
+        columns["app_outcome"][appeal] = _APPEAL_PENDING
+        self.appeals.preload(appeal.tolist(), columns["t_app_start"][appeal].tolist())
+
+        are = np.flatnonzero(origin == Origin.STOCK_ARE)
+        for person in are.tolist():
+            self._enter_are(person, 0.0, queue=False)
+        returnable = are[columns["returnable"][are] == 1]
+        self.removals.preload(returnable.tolist(), [0.0] * len(returnable))
+
+    def _at(self, t: float, action, value) -> None:
+        event = Timeout(self.env, t)
+        event.callbacks.append(lambda _event: action(value))
+
+    def _schedule_parameters(self) -> None:
+        """Set every time-varying parameter now and schedule its changes."""
+        sc = self.scenario
+        ppc = self.people_per_case
+
+        def plan(schedule, action, transform=float) -> None:
+            action(transform(schedules.value_at(schedule, sc.start_date, 0.0)))
+            for t, value in schedules.changes_within(schedule, sc.start_date, self.horizon):
+                self._at(t, action, transform(value))
+
+        plan(sc.decisions.caseworkers_fte, self.decisions.set_servers, lambda v: int(round(v)))
+        plan(
+            sc.decisions.decisions_per_fte_per_month,
+            self.decisions.set_rate,
+            lambda v: float(v) * ppc / DAYS_PER_MONTH,
+        )
+        plan(sc.appeals.judges_fte, self.appeals.set_servers, lambda v: int(round(v)))
+        plan(
+            sc.appeals.determinations_per_judge_per_day,
+            self.appeals.set_rate,
+            lambda v: float(v) * ppc,
+        )
+        plan(sc.appeals.lodged_share, self._set_lodged)
+        plan(
+            sc.after_refusal.enforced_removals_per_month,
+            self._set_removal_capacity,
+        )
+        for index, group in enumerate(sc.nationality_groups.values()):
+            plan(group.grant_rate, lambda v, i=index: self.grant_rate.__setitem__(i, v))
+            plan(group.appeal_allowed_rate, lambda v, i=index: self.allowed_rate.__setitem__(i, v))
+
+    def _set_lodged(self, value: float) -> None:
+        self.lodged_share = value
+
+    def _set_removal_capacity(self, per_month: float) -> None:
+        self.removals.set_rate(per_month / DAYS_PER_MONTH)
+        self.removals.set_servers(1 if per_month > 0 else 0)
+
+    # ------------------------------------------------------------------ decisions
+
+    @staticmethod
+    def _always(_person: int, _now: float) -> bool:
+        return True
+
+    @staticmethod
+    def _noop(_person: int, _now: float) -> None:
+        return None
+
+    def _still_claiming(self, person: int, now: float) -> bool:
+        return self.t_dec_end[person] > now
+
+    def _start_decision(self, person: int, now: float) -> None:
+        self.t_dec_start[person] = now
+        self.t_dec_end[person] = INF
+        self.dec_outcome[person] = _PENDING
+
+    def _decided(self, person: int, now: float) -> None:
+        self.t_dec_end[person] = now
+        if self.u_grant[person] < self.grant_rate[self.group[person]]:
+            self.dec_outcome[person] = _GRANTED
+            return
+        self.dec_outcome[person] = _REFUSED
+        if self.u_lodge[person] < self.lodged_share:
+            self.t_app_start[person] = now
+            self.t_app_end[person] = INF
+            self.app_outcome[person] = _APPEAL_PENDING
+            self.appeals.push(person)
+        else:
+            self._enter_are(person, now)
+
+    # ------------------------------------------------------------------ appeals
+
+    def _appeal_determined(self, person: int, now: float) -> None:
+        self.t_app_end[person] = now
+        if self.u_allowed[person] < self.allowed_rate[self.group[person]]:
+            self.app_outcome[person] = _ALLOWED
+        else:
+            self.app_outcome[person] = _DISMISSED
+            self._enter_are(person, now)
+
+    # ------------------------------------------------------------------ after refusal
+
+    def _enter_are(self, person: int, now: float, queue: bool = True) -> None:
+        """Appeal rights exhausted: draw the competing exits, join the removal queue."""
+        self.t_are[person] = now
+        exit_time, outcome = INF, _REMAINS
+        if self.voluntary_rate > 0:
+            exit_time, outcome = now + self.e_voluntary[person] / self.voluntary_rate, _VOLUNTARY
+        if self.further_rate > 0:
+            t = now + self.e_further[person] / self.further_rate
+            if t < exit_time:
+                exit_time, outcome = t, _FURTHER
+        if self.abscond_rate > 0:
+            t = now + self.e_abscond[person] / self.abscond_rate
+            if t < exit_time:
+                exit_time, outcome = t, _ABSCONDED
+        self.t_exit[person] = exit_time
+        self.exit_outcome[person] = outcome
+        if exit_time < self.horizon:
+            if outcome == _FURTHER:
+                self._later(exit_time - now, self._further_submission, person)
+            elif outcome == _VOLUNTARY and self.u_reentry[person] < self.reentry_share:
+                delay = exit_time - now + self._reentry_delay(person)
+                self._later(delay, self._return_after_departure, person)
+        if queue and self.returnable[person]:
+            self.removals.push(person)
+
+    def _later(self, delay: float, action, person: int) -> None:
+        if self.env.now + delay < self.horizon:
+            event = Timeout(self.env, delay, person)
+            event.callbacks.append(action)
+
+    def _reentry_delay(self, person: int) -> float:
+        return self.e_reentry[person] * self.reentry_delay
+
+    def _still_in_uk(self, person: int, now: float) -> bool:
+        return self.t_exit[person] > now
+
+    def _start_removal(self, person: int, now: float) -> None:
+        self.t_exit[person] = INF
+        self.exit_outcome[person] = _BEING_REMOVED
+
+    def _removed(self, person: int, now: float) -> None:
+        self.t_exit[person] = now
+        self.exit_outcome[person] = _REMOVED
+        if self.u_reentry[person] < self.reentry_share:
+            self._later(self._reentry_delay(person), self._return_after_removal, person)
+
+    # ------------------------------------------------------------------ new records
+
+    def _new_claim(self, parent: int, origin: int, now: float) -> int:
+        """A new record for ``parent`` claiming again now; it joins the decision queue."""
+        child, moved = self.population.add(1)
+        if moved:
+            self._bind()
+        for name in ("route", "group", "household", "supported", "returnable"):
+            view = getattr(self, name)
+            view[child] = view[parent]
+        self.origin[child] = origin
+        self.parent[child] = parent
+        self.t_claim[child] = now
+        if self.withdrawal_rate > 0:
+            self.t_dec_end[child] = now + self.e_withdraw[child] / self.withdrawal_rate
+        else:
+            self.t_dec_end[child] = INF
+        self.dec_outcome[child] = _WITHDRAWN
+        self.decisions.push(child)
+        return child
+
+    def _further_submission(self, event: simpy.Event) -> None:
+        person = event._value
+        if self.exit_outcome[person] == _FURTHER:  # not removed first
+            self._new_claim(person, int(Origin.FURTHER_SUBMISSION), self.env._now)
+
+    def _return_after_departure(self, event: simpy.Event) -> None:
+        person = event._value
+        if self.exit_outcome[person] == _VOLUNTARY:  # not removed before departing
+            self._new_claim(person, int(Origin.REENTRY), self.env._now)
+
+    def _return_after_removal(self, event: simpy.Event) -> None:
+        self._new_claim(event._value, int(Origin.REENTRY), self.env._now)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> None:
+        self.env.run(until=self.horizon)
+
+
+def _events_scheduled(env: simpy.Environment) -> int | None:
+    counter = getattr(env, "_eid", None)
+    return next(counter) if counter is not None else None
+
+
+def simulate(scenario: Scenario, seed: int, replication: int = 0) -> RunRecords:
+    """Run one replication and return its records."""
+    started = time.perf_counter()
+    pipeline = Pipeline(scenario, RandomStreams(seed, replication))
+    pipeline.run()
+    events = _events_scheduled(pipeline.env) or 0
+    records = pipeline.population.finished()
+    return RunRecords(
+        scenario=scenario,
+        seed=seed,
+        replication=replication,
+        horizon=pipeline.horizon,
+        records=records,
+        arrivals_by_day=pipeline.arrivals_by_day,
+        events=events,
+        wall_seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,82 @@
+"""The asylum-sim command: exit codes, messages and files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import BASELINE, ROOT, tiny_dict
+
+from simulation.cli import main
+
+
+def test_validate_accepts_the_baseline(capsys):
+    assert main(["validate", str(BASELINE)]) == 0
+    assert "valid scenario" in capsys.readouterr().out
+
+
+def test_validate_reports_each_problem_on_its_own_line(tmp_path, capsys):
+    data = tiny_dict()
+    data["appeals"]["lodged_share"] = 1.4
+    data["arrivals"]["small_boat"]["rate_per_month"] = -2
+    data["decisions"]["unknown_knob"] = 1
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    assert any("appeals.lodged_share: must be <= 1.0, got 1.4" in line for line in err)
+    assert any("arrivals.small_boat.rate_per_month: must be >= 0.0" in line for line in err)
+    assert any("decisions.unknown_knob: unknown field" in line for line in err)
+    assert not any("Traceback" in line for line in err)
+
+
+def test_malformed_yaml_exits_2_without_traceback(tmp_path, capsys):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "malformed YAML" in err and "Traceback" not in err
+
+
+def test_bad_arguments_exit_2(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        main(["run", str(BASELINE), "--replications", "0"])
+    assert excinfo.value.code == 2
+
+
+def test_run_tiny_with_replications_writes_files(tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_dict()))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--replications", "3", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "95% CI (3 runs)" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["replications"] == 3 and len(summary["per_replication"]) == 3
+    assert set(pd.read_parquet(out / "series.parquet")["replication"]) == {0, 1, 2}
+
+
+@pytest.mark.skipif(shutil.which("asylum-sim") is None, reason="console script not installed")
+def test_console_script_runs_two_years_of_the_baseline(tmp_path):
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        ["asylum-sim", "run", str(BASELINE), "--years", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Hotels" in completed.stdout and "Cost" in completed.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    series = pd.read_parquet(out / "series.parquet")
+    assert summary["total_cost_gbp"] > 0
+    assert manifest["end_date"] == "2028-01-01" and manifest["seed"] == 1
+    assert manifest["scenario"]["end_date"] == "2028-01-01"
+    assert series["date"].max() == pd.Timestamp("2028-01-01")
