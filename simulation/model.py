@@ -179,9 +179,9 @@ class Pipeline:
         # Tentative outcome: withdrawal at its drawn time, unless a caseworker gets there first.
         if self.withdrawal_rate > 0:
             start = np.maximum(t_claim[claimants], 0.0)
-            columns["t_dec_end"][claimants] = (
-                start + columns["e_withdraw"][claimants] / self.withdrawal_rate
-            )
+            with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
+                waited = columns["e_withdraw"][claimants] / self.withdrawal_rate
+            columns["t_dec_end"][claimants] = start + waited
         else:
             columns["t_dec_end"][claimants] = INF
         columns["dec_outcome"][claimants] = _WITHDRAWN
