@@ -5,7 +5,8 @@ Who is supported, and when:
 - a claimant who needs support has it from the claim (or from the start date, for the
   starting stocks) while awaiting a decision or an appeal;
 - a granted person keeps it for the move-on period after the grant;
-- a withdrawn claim ends it at the withdrawal;
+- a withdrawn claim ends it at the withdrawal, and a claimant taken offshore on arrival is
+  never in asylum accommodation;
 - after appeal rights are exhausted, a single adult keeps it for a set number of days; a
   family keeps it until it leaves the UK stock (removal, departure, absconding, a policy);
 - unaccompanied children are looked after by local authorities, never by the Home Office.
@@ -37,12 +38,9 @@ TYPES = ("dispersal", "large_sites", "hotels")
 
 
 def support_intervals(
-    records: dict[str, np.ndarray], scenario: Scenario, extra_end: np.ndarray | None = None
+    records: dict[str, np.ndarray], scenario: Scenario
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) of each supported record's support; NaN start for the unsupported.
-
-    ``extra_end`` lets a policy end support earlier (e.g. on transfer abroad).
-    """
+    """(start, end) of each supported record's support; NaN start for the unsupported."""
     move_on = scenario.support.move_on_days
     grace = scenario.support.support_end_days_after_refusal
     first = np.where(
@@ -53,7 +51,7 @@ def support_intervals(
     start = np.where(records["supported"] == 1, np.maximum(first, 0.0), np.nan)
     end = np.full(len(start), np.inf)
     dec, app, exit_ = records["dec_outcome"], records["app_outcome"], records["exit_outcome"]
-    withdrawn = dec == DecisionOutcome.WITHDRAWN
+    withdrawn = np.isin(dec, (DecisionOutcome.WITHDRAWN, DecisionOutcome.DIVERTED))
     end[withdrawn] = records["t_dec_end"][withdrawn]
     granted = dec == DecisionOutcome.GRANTED
     end[granted] = records["t_dec_end"][granted] + move_on
@@ -64,8 +62,6 @@ def support_intervals(
     end[family] = records["t_exit"][family]
     single = at_are & (records["household"] == SINGLE_ADULT)
     end[single] = np.minimum(records["t_exit"][single], records["t_are"][single] + grace)
-    if extra_end is not None:
-        end = np.minimum(end, extra_end)
     return start, end
 
 
@@ -96,11 +92,6 @@ def allocate(supported: np.ndarray, scenario: Scenario) -> Occupancy:
     return Occupancy(supported=supported.astype(float), by_type=by_type)
 
 
-def occupancy(
-    records: dict[str, np.ndarray],
-    scenario: Scenario,
-    days: int,
-    extra_end: np.ndarray | None = None,
-) -> Occupancy:
-    start, end = support_intervals(records, scenario, extra_end)
+def occupancy(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> Occupancy:
+    start, end = support_intervals(records, scenario)
     return allocate(timeline.stock(start, end, days).astype(float), scenario)

@@ -2,6 +2,8 @@
 
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
+    asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
+    asylum-sim break-even BASELINE POLICY --parameter PATH [--metric M] [--low L --high H]
 
 Exit status: 0 on success, 2 for bad input (every problem printed on its own line as
 ``field.path: what is wrong``), 1 for anything else.
@@ -17,9 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .comparison import NoCrossing, break_even, compare
 from .errors import ScenarioError
 from .experiments import Replications, run_one, summarise
-from .report import replications_table, summary_table
+from .report import comparison_table, replications_table, summary_table
 from .results import _json_default
 from .scenario import Scenario
 
@@ -68,7 +71,99 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--years", type=_positive_float, help="shorten (or extend) the horizon")
     run.add_argument("--out", type=Path, help="write summary.json, series.parquet, manifest.json")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    comp = commands.add_parser(
+        "compare", help="compare scenarios on common random numbers (the first is the reference)"
+    )
+    comp.add_argument("scenarios", type=Path, nargs="+")
+    comp.add_argument("--seed", type=_non_negative_int, default=1)
+    comp.add_argument("--replications", type=_positive_int, default=20)
+    comp.add_argument("--years", type=_positive_float)
+    comp.add_argument("--out", type=Path, help="write comparison.parquet and comparison.csv")
+    comp.add_argument("--quiet", action="store_true")
+
+    even = commands.add_parser(
+        "break-even", help="the parameter value at which a policy's metric equals the baseline's"
+    )
+    even.add_argument("baseline", type=Path)
+    even.add_argument("policy", type=Path)
+    even.add_argument("--parameter", default="policies.offshore.deterrence")
+    even.add_argument("--metric", default="total_cost_discounted_gbp")
+    even.add_argument("--low", type=float)
+    even.add_argument("--high", type=float)
+    even.add_argument("--seed", type=_non_negative_int, default=1)
+    even.add_argument("--replications", type=_positive_int, default=10)
+    even.add_argument("--years", type=_positive_float)
+    even.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _progress(quiet: bool, what: str):
+    if quiet:
+        return None
+    started = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        of = f"/{total}" if total else ""
+        print(f"\r{what} {done}{of} ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
+        if total and done == total:
+            print(file=sys.stderr)
+
+    return report
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.scenarios) < 2:
+        raise ScenarioError("compare", [("scenarios", "give at least two scenario files")])
+    if args.replications < 2:
+        raise ScenarioError("compare", [("--replications", "must be at least 2 for a CI")])
+    named = {}
+    for path in args.scenarios:
+        scenario = _load(path, args.years)
+        name = scenario.name if scenario.name not in named else f"{scenario.name} ({path})"
+        named[name] = scenario
+    comparison = compare(
+        named,
+        replications=args.replications,
+        seed=args.seed,
+        progress=_progress(args.quiet, "runs"),
+    )
+    print(comparison_table(comparison.table))
+    if args.out:
+        _say_written(comparison.write(args.out), args.quiet)
+    return EXIT_OK
+
+
+def cmd_break_even(args: argparse.Namespace) -> int:
+    baseline = _load(args.baseline, args.years)
+    policy = _load(args.policy, args.years)
+    try:
+        found = break_even(
+            baseline,
+            policy,
+            parameter=args.parameter,
+            metric=args.metric,
+            replications=args.replications,
+            seed=args.seed,
+            low=args.low,
+            high=args.high,
+            progress=_progress(args.quiet, "simulations"),
+        )
+    except NoCrossing as exc:
+        if not args.quiet:
+            print(file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(found)
+    if found.no_crossing:
+        print(
+            f"{found.no_crossing} of {args.replications} replications had no crossing in "
+            f"[{found.low:g}, {found.high:g}] and are left out",
+        )
+    return EXIT_OK
 
 
 def _load(path: Path, years: float | None = None) -> Scenario:
@@ -137,13 +232,21 @@ def _say_written(paths: Sequence[Path], quiet: bool) -> None:
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run}
+COMMANDS = {
+    "validate": cmd_validate,
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "break-even": cmd_break_even,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except KeyError as exc:  # an unknown metric name
+        print(f"asylum-sim: {exc.args[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ScenarioError as exc:
         for line in exc.lines():
             print(

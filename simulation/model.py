@@ -27,6 +27,9 @@ import simpy
 from simpy.events import Timeout
 
 from . import arrivals, initial_state, schedules
+from .hazards import PiecewiseHazard
+from .policies import build_runtimes
+from .policies.base import PolicyOutput, PolicyRuntime
 from .population import (
     DRAWS,
     AppealOutcome,
@@ -46,6 +49,7 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 _PENDING = int(DecisionOutcome.PENDING)
 _WITHDRAWN = int(DecisionOutcome.WITHDRAWN)
+_DIVERTED = int(DecisionOutcome.DIVERTED)
 _GRANTED = int(DecisionOutcome.GRANTED)
 _REFUSED = int(DecisionOutcome.REFUSED)
 _APPEAL_PENDING = int(AppealOutcome.PENDING)
@@ -57,6 +61,8 @@ _REMOVED = int(ExitOutcome.REMOVED)
 _VOLUNTARY = int(ExitOutcome.VOLUNTARY)
 _FURTHER = int(ExitOutcome.FURTHER_SUBMISSION)
 _ABSCONDED = int(ExitOutcome.ABSCONDED)
+_POLICY = int(ExitOutcome.POLICY)
+_REENTRY_ORIGIN = int(Origin.REENTRY)
 
 
 @dataclass
@@ -71,6 +77,8 @@ class RunRecords:
     arrivals_by_day: dict[str, np.ndarray]
     events: int
     wall_seconds: float
+    policies: list[PolicyRuntime] = field(default_factory=list)
+    policy_outputs: dict[str, PolicyOutput] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,14 +89,37 @@ def _rate(per_year: float) -> float:
 class Pipeline:
     """The event logic; one instance simulates one replication."""
 
-    def __init__(self, scenario: Scenario, streams: RandomStreams) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: RandomStreams,
+        policies: list[PolicyRuntime] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.streams = streams
         self.horizon = float(scenario.horizon_days)
         self.env = simpy.Environment()
+        self.policies = list(policies or [])
+        hooked = {p: set(type(p).hooks()) for p in self.policies}
+
+        def using(hook: str) -> list[PolicyRuntime]:
+            return [p for p in self.policies if hook in hooked[p]]
+
+        self._on_are = [p.on_are for p in using("on_are")]
+        self._on_claim = [p.on_claim for p in using("on_claim")]
+        self._divert_one = [p.divert_one for p in using("divert_one")]
+        multipliers = [p.arrival_multiplier for p in using("arrival_multiplier")]
+
+        def combined_multiplier(route: int, times: np.ndarray) -> np.ndarray:
+            factor = np.ones(len(times))
+            for multiplier in multipliers:
+                factor *= multiplier(route, times)
+            return factor
 
         stock = initial_state.build(scenario, streams["initial_state"])
-        stream = arrivals.generate(scenario, streams, self.horizon)
+        stream = arrivals.generate(
+            scenario, streams, self.horizon, combined_multiplier if multipliers else None
+        )
         self.arrivals_by_day = stream.arrivals_by_day
         n_stock = len(stock["u_grant"])
         initial = {
@@ -114,7 +145,14 @@ class Pipeline:
 
         sc = scenario
         self.withdrawal_rate = _rate(sc.decisions.withdrawal_rate_per_year)
-        self.voluntary_rate = _rate(sc.after_refusal.voluntary_departure_rate_per_year)
+        self.voluntary = PiecewiseHazard.scaled(
+            _rate(sc.after_refusal.voluntary_departure_rate_per_year),
+            [
+                step
+                for p in using("voluntary_departure_multiplier")
+                for step in p.voluntary_departure_multiplier()
+            ],
+        )
         self.further_rate = _rate(sc.after_refusal.further_submission_rate_per_year)
         self.abscond_rate = _rate(sc.after_refusal.absconding_rate_per_year)
         self.reentry_share = sc.after_refusal.reentry_share
@@ -154,8 +192,15 @@ class Pipeline:
             self._removed,
         )
         self._bind()
-        self._load_stocks(n_stock, stock)
+        new_claims = np.arange(n_stock, self.population.size)
+        for policy in using("divert"):
+            policy.divert(
+                self, new_claims[self.population.columns["dec_outcome"][new_claims] != _DIVERTED]
+            )
+        self._load_stocks(n_stock, stock, [p.on_claims for p in using("on_claims")])
         self._schedule_parameters()
+        for policy in using("start"):
+            policy.start(self)
 
     # ------------------------------------------------------------------ set-up
 
@@ -168,12 +213,20 @@ class Pipeline:
         self.appeals.bind(mv["work_appeal"], mv["t_app_start"])
         self.removals.bind(mv["work_removal"], mv["t_are"])
 
-    def _load_stocks(self, n_stock: int, stock: dict[str, np.ndarray]) -> None:
+    def divert_on_arrival(self, people: np.ndarray) -> None:
+        """Take claimants known before the run out of the UK system on arrival (a policy's
+        doing: the policy keeps track of them from then on)."""
+        columns = self.population.columns
+        columns["dec_outcome"][people] = _DIVERTED
+        columns["t_dec_end"][people] = columns["t_claim"][people]
+
+    def _load_stocks(self, n_stock: int, stock: dict[str, np.ndarray], on_claims) -> None:
         columns = self.population.columns
         size = self.population.size
         origin = columns["origin"][:size]
         waiting = np.flatnonzero(origin == Origin.STOCK_AWAITING)
         new = np.arange(n_stock, size)
+        new = new[columns["dec_outcome"][new] != _DIVERTED]
         claimants = np.concatenate([waiting, new])
         t_claim = columns["t_claim"]
         # Tentative outcome: withdrawal at its drawn time, unless a caseworker gets there first.
@@ -185,6 +238,8 @@ class Pipeline:
         else:
             columns["t_dec_end"][claimants] = INF
         columns["dec_outcome"][claimants] = _WITHDRAWN
+        for hook in on_claims:
+            hook(self, claimants)
         self.decisions.preload(claimants.tolist(), t_claim[claimants].tolist())
 
         appeal = np.flatnonzero(origin == Origin.STOCK_APPEAL)
@@ -287,9 +342,8 @@ class Pipeline:
     def _enter_are(self, person: int, now: float, queue: bool = True) -> None:
         """Appeal rights exhausted: draw the competing exits, join the removal queue."""
         self.t_are[person] = now
-        exit_time, outcome = INF, _REMAINS
-        if self.voluntary_rate > 0:
-            exit_time, outcome = now + self.e_voluntary[person] / self.voluntary_rate, _VOLUNTARY
+        exit_time = self.voluntary.time_of(now, self.e_voluntary[person])
+        outcome = _VOLUNTARY if exit_time < INF else _REMAINS
         if self.further_rate > 0:
             t = now + self.e_further[person] / self.further_rate
             if t < exit_time:
@@ -308,6 +362,8 @@ class Pipeline:
                 self._later(delay, self._return_after_departure, person)
         if queue and self.returnable[person]:
             self.removals.push(person)
+        for hook in self._on_are:
+            hook(self, person, now)
 
     def _later(self, delay: float, action, person: int) -> None:
         if self.env.now + delay < self.horizon:
@@ -318,7 +374,19 @@ class Pipeline:
         return self.e_reentry[person] * self.reentry_delay
 
     def _still_in_uk(self, person: int, now: float) -> bool:
-        return self.t_exit[person] > now
+        return self.t_exit[person] > now and self.exit_outcome[person] != _POLICY
+
+    def awaiting_removal(self, person: int, now: float) -> bool:
+        """True if ``person`` is in the ARE stock in the UK and nobody is acting on them."""
+        return self.t_exit[person] > now and self.exit_outcome[person] not in (
+            _BEING_REMOVED,
+            _POLICY,
+        )
+
+    def take_from_are(self, person: int, now: float, done: bool) -> None:
+        """A policy takes ``person`` out of the UK ARE stock: pending until ``done``."""
+        self.t_exit[person] = now if done else INF
+        self.exit_outcome[person] = _POLICY
 
     def _start_removal(self, person: int, now: float) -> None:
         self.t_exit[person] = INF
@@ -332,8 +400,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ new records
 
-    def _new_claim(self, parent: int, origin: int, now: float) -> int:
-        """A new record for ``parent`` claiming again now; it joins the decision queue."""
+    def _child(self, parent: int, origin: int) -> int:
+        """A new record continuing ``parent``'s attributes."""
         child, moved = self.population.add(1)
         if moved:
             self._bind()
@@ -342,13 +410,32 @@ class Pipeline:
             view[child] = view[parent]
         self.origin[child] = origin
         self.parent[child] = parent
+        return child
+
+    def _new_claim(self, parent: int, origin: int, now: float) -> int:
+        """A new record for ``parent`` claiming again now; it joins the decision queue."""
+        child = self._child(parent, origin)
         self.t_claim[child] = now
+        if origin == _REENTRY_ORIGIN:
+            for hook in self._divert_one:
+                if hook(self, child, now):
+                    self.dec_outcome[child] = _DIVERTED
+                    self.t_dec_end[child] = now
+                    return child
         if self.withdrawal_rate > 0:
             self.t_dec_end[child] = now + self.e_withdraw[child] / self.withdrawal_rate
         else:
             self.t_dec_end[child] = INF
         self.dec_outcome[child] = _WITHDRAWN
+        for hook in self._on_claim:
+            hook(self, child, now)
         self.decisions.push(child)
+        return child
+
+    def return_to_are(self, parent: int, now: float) -> int:
+        """A new record for ``parent``, brought back to the UK by a policy, at ARE."""
+        child = self._child(parent, int(Origin.POLICY_RETURN))
+        self._enter_are(child, now)
         return child
 
     def _further_submission(self, event: simpy.Event) -> None:
@@ -378,11 +465,16 @@ def _events_scheduled(env: simpy.Environment) -> int | None:
 def simulate(scenario: Scenario, seed: int, replication: int = 0) -> RunRecords:
     """Run one replication and return its records."""
     started = time.perf_counter()
-    pipeline = Pipeline(scenario, RandomStreams(seed, replication))
+    streams = RandomStreams(seed, replication)
+    policies = build_runtimes(scenario, streams, float(scenario.horizon_days))
+    pipeline = Pipeline(scenario, streams, policies)
     pipeline.run()
     events = _events_scheduled(pipeline.env) or 0
     records = pipeline.population.finished()
+    outputs = {p.name: p.finish(records, pipeline.horizon) for p in policies}
     return RunRecords(
+        policies=policies,
+        policy_outputs=outputs,
         scenario=scenario,
         seed=seed,
         replication=replication,

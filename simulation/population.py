@@ -27,6 +27,7 @@ class Origin(IntEnum):
     NEW_CLAIM = 3
     FURTHER_SUBMISSION = 4
     REENTRY = 5
+    POLICY_RETURN = 6  # brought back to the UK by a policy (e.g. from a return hub), at ARE
 
 
 class DecisionOutcome(IntEnum):
@@ -35,6 +36,7 @@ class DecisionOutcome(IntEnum):
     WITHDRAWN = 2
     GRANTED = 3
     REFUSED = 4
+    DIVERTED = 5  # taken out of the UK system by a policy on arrival (offshore processing)
 
 
 class AppealOutcome(IntEnum):

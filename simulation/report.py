@@ -112,3 +112,56 @@ def replications_table(summary: pd.DataFrame, title: str) -> str:
             ci = f"{number(row['ci_low'], unit)} to {number(row['ci_high'], unit)}"
             lines.append(f"  {label:<40} {number(row['mean'], unit):>16}   {ci:>32}")
     return "\n".join(lines)
+
+
+def _signed(value: float, unit: str) -> str:
+    text = number(abs(value), unit)
+    if text in ("n/a", "0", "£0"):
+        return text
+    return ("+" if value > 0 else "-") + text
+
+
+def comparison_table(table: pd.DataFrame) -> str:
+    """For each scenario after the first: its means beside the reference's, and the paired
+    difference with its 95% confidence interval."""
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    reference = scenarios[0]
+    by = table.set_index(["scenario", "metric"])
+    n = int(table["n"].iloc[0])
+    metrics = set(table["metric"])
+    blocks = []
+    for name in scenarios[1:]:
+        title = f"{name}  vs  {reference}  ({n} paired replications)"
+        lines = [title, "=" * len(title)]
+        lines.append(
+            f"{'':42} {'reference':>14} {'scenario':>14} {'difference':>14}   {'95% CI':>30}"
+        )
+        cost_rows = [
+            (m, "  " + m.split(".", 1)[1].replace("_", " "), "gbp")
+            for m in sorted(metrics)
+            if m.startswith("cost_by_category_gbp.")
+        ]
+        policy_rows = [
+            (m, "  " + m.split(".", 1)[1].replace("_", " ").replace(".", ": "), "people")
+            for m in sorted(metrics)
+            if m.startswith("policies.") and not m.endswith(("halt_day", "multiplier"))
+        ]
+        sections = [(h, rows + cost_rows if h.startswith("Cost") else rows) for h, rows in SECTIONS]
+        if policy_rows:
+            sections.append(("Policies", policy_rows))
+        for heading, rows in sections:
+            lines.append(heading)
+            for key, label, unit in rows:
+                if (name, key) not in by.index:
+                    continue
+                ours, theirs = by.loc[(name, key)], by.loc[(reference, key)]
+                ci = (
+                    f"{_signed(ours['diff_ci_low'], unit)} to {_signed(ours['diff_ci_high'], unit)}"
+                )
+                lines.append(
+                    f"  {label[:40]:<40} {number(theirs['mean'], unit):>14} "
+                    f"{number(ours['mean'], unit):>14} {_signed(ours['diff_mean'], unit):>14}"
+                    f"   {ci:>30}"
+                )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -52,6 +52,7 @@ class Result:
     summary: dict[str, Any]
     manifest: dict[str, Any]
     records: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    policy_outputs: dict[str, Any] | None = field(default=None, repr=False)
 
     def flat_summary(self) -> dict[str, float]:
         """The summary with nested mappings flattened to ``parent.child`` keys."""
@@ -129,6 +130,7 @@ def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     )
     return {
         "claims": t_claim[origin == Origin.NEW_CLAIM],
+        "diverted_on_arrival": t_claim[dec == DecisionOutcome.DIVERTED],
         "further_submissions": t_claim[origin == Origin.FURTHER_SUBMISSION],
         "reentries": t_claim[origin == Origin.REENTRY],
         "withdrawals": t_dec[dec == DecisionOutcome.WITHDRAWN],
@@ -169,6 +171,19 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
         series[f"cumulative_arrivals_{route}"] = np.concatenate([[0], np.cumsum(per_day)])
 
     ledger = costs.ledger(records, scenario, occupancy, days)
+    policy_summaries: dict[str, dict[str, float]] = {}
+    for policy in run.policies:
+        output = run.policy_outputs[policy.name]
+        policy.ledger(records, output, days, ledger)
+        summary_of_policy = dict(output.summary)
+        for name, stage in output.stages.items():
+            stock = timeline.stock(stage.start, stage.end, days)
+            series[name] = stock
+            summary_of_policy[f"peak_{name}"] = float(stock.max())
+            summary_of_policy[f"final_{name}"] = float(stock[-1])
+        for name, times in output.events.items():
+            series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+        policy_summaries[policy.name] = summary_of_policy
     total_daily = sum(ledger.values())
     series["cumulative_cost_gbp"] = np.concatenate([[0.0], np.cumsum(total_daily)])
 
@@ -211,6 +226,8 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
     summary.update(_percentiles(wait, "days_to_initial_decision"))
     summary.update(_percentiles(to_final, "days_to_final_outcome"))
     summary["claimants_simulated"] = int(len(origin))
+    if policy_summaries:
+        summary["policies"] = policy_summaries
 
     frame = pd.DataFrame(
         {
@@ -232,5 +249,9 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
         "wall_seconds": round(run.wall_seconds, 3),
     }
     return Result(
-        series=frame, summary=summary, manifest=manifest, records=records if keep_records else None
+        series=frame,
+        summary=summary,
+        manifest=manifest,
+        records=records if keep_records else None,
+        policy_outputs=run.policy_outputs if keep_records else None,
     )

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from . import paths, scenario_files, schedules
 from .errors import ScenarioError, problems_from_validation_error
+from .policies import Policies
 from .provenance import Source, Uncertainty
 from .schedules import NonNegativeSchedule, ProbabilitySchedule
 
@@ -254,6 +255,7 @@ class Scenario(Part):
     accommodation: Accommodation
     costs: UnitCosts
     initial_state: InitialState
+    policies: Policies = Field(default_factory=Policies)
     sources: dict[str, Source] = Field(default_factory=dict)
     uncertainty: dict[str, Uncertainty] = Field(default_factory=dict)
 

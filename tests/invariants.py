@@ -13,12 +13,19 @@ LEFT_ARE = (
     ExitOutcome.VOLUNTARY,
     ExitOutcome.FURTHER_SUBMISSION,
     ExitOutcome.ABSCONDED,
-    ExitOutcome.POLICY,
 )
 
 
-def exit_times(records: dict[str, np.ndarray]) -> np.ndarray:
-    """When each record left the system for good (inf if it has not)."""
+def policy_stages(outputs) -> list:
+    return [stage for output in (outputs or {}).values() for stage in output.stages.values()]
+
+
+def exit_times(records: dict[str, np.ndarray], outputs=None) -> np.ndarray:
+    """When each record left the system for good (inf if it has not).
+
+    A record handed to a policy (diverted on arrival, taken to a hub) leaves when it leaves
+    the policy's stage.
+    """
     leave = np.full(len(records["origin"]), np.inf)
     dec, app, exit_ = records["dec_outcome"], records["app_outcome"], records["exit_outcome"]
     done = np.isin(dec, (DecisionOutcome.WITHDRAWN, DecisionOutcome.GRANTED))
@@ -27,15 +34,19 @@ def exit_times(records: dict[str, np.ndarray]) -> np.ndarray:
     leave[allowed] = records["t_app_end"][allowed]
     left = np.isin(exit_, LEFT_ARE)
     leave[left] = records["t_exit"][left]
+    for stage in policy_stages(outputs):
+        leave[stage.records] = stage.end
     return leave
 
 
 def entry_times(records: dict[str, np.ndarray]) -> np.ndarray:
     """When each record entered the model (the start date for starting stocks)."""
-    stock = np.isin(
-        records["origin"], (Origin.STOCK_AWAITING, Origin.STOCK_APPEAL, Origin.STOCK_ARE)
-    )
-    return np.where(stock, 0.0, records["t_claim"])
+    origin = records["origin"]
+    stock = np.isin(origin, (Origin.STOCK_AWAITING, Origin.STOCK_APPEAL, Origin.STOCK_ARE))
+    entry = np.where(stock, 0.0, records["t_claim"])
+    returned = origin == Origin.POLICY_RETURN
+    entry[returned] = records["t_are"][returned]
+    return entry
 
 
 def check_record_paths(records: dict[str, np.ndarray], horizon: float) -> None:
@@ -79,18 +90,21 @@ def check_record_paths(records: dict[str, np.ndarray], horizon: float) -> None:
     assert np.all(t_claim[reentered] >= records["t_exit"][records["parent"][reentered]])
 
 
-def check_conservation(records: dict[str, np.ndarray], days: int) -> None:
+def check_conservation(records: dict[str, np.ndarray], days: int, outputs=None) -> None:
     """At every midnight: entered = in exactly one stage + left; nothing negative."""
     stocks = stage_series(records, days)
+    for stage in policy_stages(outputs):
+        stocks[id(stage)] = timeline.stock(stage.start, stage.end, days)
     entered = timeline.cumulative(entry_times(records), days)
-    left = timeline.cumulative(exit_times(records), days)
+    left = timeline.cumulative(exit_times(records, outputs), days)
     in_system = sum(stocks.values())
     assert np.array_equal(entered, in_system + left)
     for name, values in stocks.items():
         assert values.min() >= 0, name
-    # Person by person, at sampled times, each record is in at most one stage.
-    t = np.linspace(0, days, 9)
-    for moment in t:
+    # Person by person, at sampled times, each record is in exactly one state.
+    leave = exit_times(records, outputs)
+    enter = entry_times(records)
+    for moment in np.linspace(0, days, 9):
         awaiting = _covers(records["t_claim"], records["t_dec_end"], moment) & (
             records["dec_outcome"] != DecisionOutcome.NONE
         )
@@ -100,9 +114,11 @@ def check_conservation(records: dict[str, np.ndarray], days: int) -> None:
         are = _covers(records["t_are"], records["t_exit"], moment) & (
             records["exit_outcome"] != ExitOutcome.NONE
         )
-        gone = exit_times(records) <= moment
-        present = entry_times(records) <= moment
-        states = awaiting.astype(int) + appeal + are + gone
+        states = awaiting.astype(int) + appeal + are + (leave <= moment)
+        for stage in policy_stages(outputs):
+            inside = _covers(stage.start, stage.end, moment)
+            np.add.at(states, stage.records[inside], 1)
+        present = enter <= moment
         assert np.all(states[present] == 1)
         assert np.all(states[~present] == 0)
 

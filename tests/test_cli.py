@@ -80,3 +80,115 @@ def test_console_script_runs_two_years_of_the_baseline(tmp_path):
     assert manifest["end_date"] == "2028-01-01" and manifest["seed"] == 1
     assert manifest["scenario"]["end_date"] == "2028-01-01"
     assert series["date"].max() == pd.Timestamp("2028-01-01")
+
+
+def test_compare_prints_the_table_and_writes_files(tmp_path, capsys):
+    base, hubs = tmp_path / "base.yaml", tmp_path / "hubs.yaml"
+    base.write_text(yaml.safe_dump(tiny_dict()))
+    from test_policies import HUBS
+
+    hubs.write_text(
+        yaml.safe_dump({"extends": "base.yaml", "name": "hubs", "policies": {"return_hubs": HUBS}})
+    )
+    out = tmp_path / "cmp"
+    assert (
+        main(["compare", str(base), str(hubs), "--replications", "3", "--out", str(out), "--quiet"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "hubs  vs  tiny  (3 paired replications)" in printed
+    assert "hub operation" in printed
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["scenario"]) == {"tiny", "hubs"}
+    assert pd.read_parquet(out / "comparison.parquet").shape == table.shape
+
+
+def test_compare_needs_two_scenarios(capsys):
+    assert main(["compare", str(BASELINE), "--replications", "3"]) == 2
+    assert "at least two" in capsys.readouterr().err
+
+
+def test_break_even_reports_no_crossing_plainly(tmp_path, capsys):
+    base, policy = tmp_path / "base.yaml", tmp_path / "offshore.yaml"
+    base.write_text(yaml.safe_dump(tiny_dict()))
+    from test_policies import OFFSHORE
+
+    costly = dict(
+        OFFSHORE, relocation_share=0.0, fixed_payments=[{"date": "2026-02-01", "amount_gbp": 1e12}]
+    )
+    policy.write_text(yaml.safe_dump({"extends": "base.yaml", "policies": {"offshore": costly}}))
+    code = main(
+        [
+            "break-even",
+            str(base),
+            str(policy),
+            "--parameter",
+            "policies.offshore.deterrence",
+            "--metric",
+            "total_cost_gbp",
+            "--low",
+            "0.5",
+            "--high",
+            "1",
+            "--replications",
+            "2",
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    assert "no crossing" in capsys.readouterr().err
+
+
+def test_break_even_names_an_unknown_metric(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(tiny_dict()))
+    code = main(
+        [
+            "break-even",
+            str(base),
+            str(base),
+            "--parameter",
+            "appeals.lodged_share",
+            "--metric",
+            "happiness",
+            "--low",
+            "0.5",
+            "--high",
+            "0.9",
+            "--replications",
+            "2",
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "unknown metric 'happiness'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("asylum-sim") is None, reason="console script not installed")
+def test_console_script_compares_baseline_and_return_hubs(tmp_path):
+    out = tmp_path / "cmp"
+    completed = subprocess.run(
+        [
+            "asylum-sim",
+            "compare",
+            "scenarios/baseline.yaml",
+            "scenarios/return_hubs.yaml",
+            "--replications",
+            "5",
+            "--years",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Return hubs from July 2026  vs  UK baseline 2026-2035" in completed.stdout
+    table = pd.read_parquet(out / "comparison.parquet")
+    row = table[(table.metric == "final_are_in_uk") & (table.scenario != table.scenario.iloc[0])]
+    assert row.diff_ci_high.iloc[0] < 0  # hubs lower the ARE population, significantly
+    assert (out / "comparison.csv").exists()

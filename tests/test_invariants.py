@@ -9,6 +9,7 @@ from conftest import tiny_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invariants import check_capacities, check_conservation, check_record_paths
+from test_policies import HUBS, OFFSHORE, VOLUNTARY
 
 from simulation import Scenario
 from simulation.experiments import run_one
@@ -115,17 +116,57 @@ def scenarios(draw) -> Scenario:
     data["households"]["unaccompanied_child"] = (
         1 - data["households"]["single_adult"] - data["households"]["family_member"]
     )
+    data["policies"] = draw(policies())
     return Scenario.from_dict(data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@st.composite
+def policies(draw) -> dict:
+    """Any combination of the three policies, with random parameters."""
+    start = (START + timedelta(days=draw(st.integers(0, 200)))).isoformat()
+    chosen = {}
+    if draw(st.booleans()):
+        chosen["offshore"] = dict(
+            OFFSHORE,
+            start_date=start,
+            relocation_share=draw(share),
+            annual_capacity_people=draw(st.integers(0, 80)),
+            legal_delay_days=draw(st.floats(0, 100)),
+            halt_probability=draw(share),
+            halt_within_days=draw(st.floats(1, 400)),
+            detention_days=draw(st.floats(0, 30)),
+            deterrence=draw(share),
+        )
+    if draw(st.booleans()):
+        chosen["return_hubs"] = dict(
+            HUBS,
+            start_date=start,
+            days_before_transfer=draw(st.floats(0, 60)),
+            capacity_people=draw(schedule(st.integers(0, 30))),
+            transfers_per_month=draw(schedule(st.floats(0, 80))),
+            returned_share=draw(share),
+            deterrence=draw(share),
+        )
+    if draw(st.booleans()):
+        chosen["voluntary_return"] = dict(
+            VOLUNTARY,
+            start_date=start,
+            payment_gbp=draw(st.floats(100, 20000)),
+            elasticity=draw(st.floats(0, 2)),
+            offer_before_decision=draw(st.booleans()),
+            pre_decision_departure_rate_per_year=draw(hazard),
+        )
+    return chosen
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_people_are_conserved_and_capacities_hold(scenario, seed):
     result = run_one(scenario, seed, keep_records=True)
     records = result.records
     days = scenario.horizon_days
     check_record_paths(records, days)
-    check_conservation(records, days)
+    check_conservation(records, days, result.policy_outputs)
     check_capacities(result, scenario)
     flat = result.flat_summary()
     categories = sum(v for k, v in flat.items() if k.startswith("cost_by_category_gbp."))

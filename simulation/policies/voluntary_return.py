@@ -1,0 +1,135 @@
+"""Voluntary return: a paid incentive to leave.
+
+From the start date, an incentive of ``payment_gbp`` per person multiplies the hazard of
+voluntary departure of everyone whose appeal rights are exhausted by
+
+    (payment_gbp / reference_payment_gbp) ** elasticity
+
+where the reference is the payment the baseline's departure rate already reflects (the
+Voluntary Returns Service's GBP 3,000). People already waiting when the incentive starts are
+affected from that date on. Optionally the incentive is also offered before a decision: people
+awaiting a decision then withdraw their claim and leave at ``pre_decision_departure_rate_per_year``
+(at the reference payment, scaled the same way).
+
+Each return under the policy costs the payment, a flight and administration; these replace the
+baseline's average cost per voluntary return for departures after the start date.
+
+How departures respond to the size of the payment has never been measured in the UK (the only
+figure is a Home Office expectation for a 2006 pilot): ``elasticity`` is a guess and must be
+varied.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from .. import timeline
+from ..population import DecisionOutcome, ExitOutcome
+from .base import DAYS_PER_YEAR, PolicyConfig, PolicyOutput, PolicyRuntime
+
+if TYPE_CHECKING:
+    from ..model import Pipeline
+
+
+class VoluntaryReturnConfig(PolicyConfig):
+    """A paid incentive to leave voluntarily after refusal (optionally before a decision)."""
+
+    payment_gbp: float = Field(gt=0, allow_inf_nan=False, description="incentive per person")
+    reference_payment_gbp: float = Field(
+        gt=0, allow_inf_nan=False, description="the payment the baseline departure rate reflects"
+    )
+    elasticity: float = Field(
+        ge=0, allow_inf_nan=False, description="response of the departure hazard to the payment"
+    )
+    flight_cost_per_person_gbp: float = Field(ge=0, allow_inf_nan=False)
+    administration_cost_per_person_gbp: float = Field(ge=0, allow_inf_nan=False)
+    offer_before_decision: bool = Field(
+        False, description="also offer the incentive to people awaiting a decision"
+    )
+    pre_decision_departure_rate_per_year: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="hazard of withdrawing and leaving while awaiting a decision, per year, "
+        "at the reference payment",
+    )
+
+
+class VoluntaryReturn(PolicyRuntime):
+    name = "voluntary_return"
+    config: VoluntaryReturnConfig
+
+    def __init__(self, config, scenario, streams, horizon) -> None:
+        super().__init__(config, scenario, streams, horizon)
+        self.multiplier = (config.payment_gbp / config.reference_payment_gbp) ** config.elasticity
+        self.pre_decision_rate = (
+            config.pre_decision_departure_rate_per_year / DAYS_PER_YEAR * self.multiplier
+            if config.offer_before_decision
+            else 0.0
+        )
+        self.leaving: dict[int, float] = {}
+
+    def voluntary_departure_multiplier(self) -> list[tuple[float, float]]:
+        return [(self.start_time, self.multiplier)]
+
+    def on_claims(self, pipeline: Pipeline, people: np.ndarray) -> None:
+        if self.pre_decision_rate <= 0:
+            return
+        columns = pipeline.population.columns
+        start = np.maximum(np.maximum(columns["t_claim"][people], 0.0), self.start_time)
+        leave = start + self.rng.standard_exponential(len(people)) / self.pre_decision_rate
+        sooner = leave < columns["t_dec_end"][people]
+        columns["t_dec_end"][people[sooner]] = leave[sooner]
+        self.leaving.update(zip(people[sooner].tolist(), leave[sooner].tolist(), strict=True))
+
+    def on_claim(self, pipeline: Pipeline, person: int, now: float) -> None:
+        if self.pre_decision_rate <= 0:
+            return
+        leave = max(now, self.start_time) + self.rng.standard_exponential() / (
+            self.pre_decision_rate
+        )
+        if leave < pipeline.t_dec_end[person]:
+            pipeline.t_dec_end[person] = leave
+            self.leaving[person] = leave
+
+    def finish(self, records: dict[str, np.ndarray], horizon: float) -> PolicyOutput:
+        people = np.array(list(self.leaving), dtype=np.int64)
+        planned = np.array(list(self.leaving.values()), dtype=float)
+        kept = (records["dec_outcome"][people] == DecisionOutcome.WITHDRAWN) & (
+            records["t_dec_end"][people] == planned
+        )
+        before = planned[kept]
+        after_refusal = records["t_exit"][
+            (records["exit_outcome"] == ExitOutcome.VOLUNTARY)
+            & (records["t_exit"] >= self.start_time)
+        ]
+        return PolicyOutput(
+            events={
+                "incentivised_returns_after_refusal": after_refusal,
+                "incentivised_returns_before_decision": before,
+            },
+            summary={
+                "returns_after_refusal": int((after_refusal <= horizon).sum()),
+                "returns_before_decision": int((before <= horizon).sum()),
+                "departure_rate_multiplier": float(self.multiplier),
+            },
+            data={"after": after_refusal, "before": before},
+        )
+
+    def ledger(self, records, output, days, costs) -> None:
+        config = self.config
+        per_return = (
+            config.payment_gbp
+            + config.flight_cost_per_person_gbp
+            + config.administration_cost_per_person_gbp
+        )
+        after = timeline.per_day(output.data["after"], days)
+        before = timeline.per_day(output.data["before"], days)
+        # These returns are paid under the policy instead of at the baseline's average cost.
+        costs["voluntary_return"] = costs["voluntary_return"] - after * (
+            self.scenario.costs.voluntary_return_cost_per_person_gbp
+        )
+        costs["voluntary_return_incentive"] = (after + before) * per_return
