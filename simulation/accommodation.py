@@ -74,22 +74,33 @@ class Occupancy:
 
 
 def allocate(supported: np.ndarray, scenario: Scenario) -> Occupancy:
-    """Fill dispersal and large sites cheapest first up to capacity; hotels take the rest."""
+    """Fill dispersal and large sites cheapest first up to capacity; hotels take the rest.
+
+    Which of the two is cheaper is decided night by night, as their prices may change.
+    """
     days = len(supported) - 1
     acc = scenario.accommodation
     t = np.arange(days + 1, dtype=float)
-    limited = sorted(
-        ("dispersal", "large_sites"), key=lambda name: getattr(acc, name).cost_per_person_night_gbp
-    )
-    remaining = supported.astype(float)
-    by_type: dict[str, np.ndarray] = {}
-    for name in limited:
-        capacity = schedules.value_at(getattr(acc, name).capacity_people, scenario.start_date, t)
-        housed = np.minimum(remaining, np.floor(capacity))
-        by_type[name] = housed
-        remaining = remaining - housed
-    by_type["hotels"] = remaining
-    return Occupancy(supported=supported.astype(float), by_type=by_type)
+    start = scenario.start_date
+
+    def capacity(name: str) -> np.ndarray:
+        return np.floor(schedules.value_at(getattr(acc, name).capacity_people, start, t))
+
+    def price(name: str) -> np.ndarray:
+        return schedules.value_at(getattr(acc, name).cost_per_person_night_gbp, start, t)
+
+    dispersal_first = price("dispersal") <= price("large_sites")
+    first_cap = np.where(dispersal_first, capacity("dispersal"), capacity("large_sites"))
+    second_cap = np.where(dispersal_first, capacity("large_sites"), capacity("dispersal"))
+    demand = supported.astype(float)
+    first = np.minimum(demand, first_cap)
+    second = np.minimum(demand - first, second_cap)
+    by_type = {
+        "dispersal": np.where(dispersal_first, first, second),
+        "large_sites": np.where(dispersal_first, second, first),
+        "hotels": demand - first - second,
+    }
+    return Occupancy(supported=demand, by_type=by_type)
 
 
 def occupancy(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> Occupancy:

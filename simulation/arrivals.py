@@ -115,17 +115,30 @@ def generate(
     order = np.argsort(times, kind="stable")
     times, route = times[order], route[order]
     u = rng.random(len(times))
-    columns = draw_attributes(scenario, streams["attributes"], route)
-    columns.update(draw_block({purpose: streams[purpose] for purpose in DRAWS}, len(times)))
-
     factor = np.ones(len(times))
     if multiplier is not None:
         for code in range(len(ROUTES)):
             mask = route == code
             factor[mask] = multiplier(code, times[mask])
-    claim_share = np.array([getattr(scenario.arrivals, r).claim_share for r in ROUTES])
+    claim_share = np.empty(len(times))
+    for name in ROUTES:
+        mask = route == ROUTE_CODES[name]
+        claim_share[mask] = schedules.value_at(
+            getattr(scenario.arrivals, name).claim_share, scenario.start_date, times[mask]
+        )
     arrived = u < factor
-    claims = u < factor * claim_share[route]
+    claims = u < factor * claim_share
+
+    # Everything is drawn for every candidate, so thinning keeps each person's own draws;
+    # each purpose's block is cut down to the claimants at once to keep memory low.
+    columns = {
+        name: values[claims]
+        for name, values in draw_attributes(scenario, streams["attributes"], route).items()
+    }
+    for purpose, names in DRAWS.items():
+        block = draw_block({purpose: streams[purpose]}, len(times), names)
+        columns.update({name: values[claims] for name, values in block.items()})
+    columns["t_claim"] = times[claims]
 
     days = int(np.ceil(horizon))
     arrivals_by_day = {
@@ -134,6 +147,4 @@ def generate(
         )[:days]
         for name in ROUTES
     }
-    columns = {name: values[claims] for name, values in columns.items()}
-    columns["t_claim"] = times[claims]
     return ArrivalStream(columns=columns, arrivals_by_day=arrivals_by_day)

@@ -4,6 +4,8 @@
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
     asylum-sim break-even BASELINE POLICY --parameter PATH [--metric M] [--low L --high H]
+    asylum-sim history [--targets FILE] [--replications N] [--seed N] [--out docs/validation.md]
+    asylum-sim calibrate SPEC [--dry-run] [--max-evaluations N]
 
 Exit status: 0 on success, 2 for bad input (every problem printed on its own line as
 ``field.path: what is wrong``), 1 for anything else.
@@ -21,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .comparison import NoCrossing, break_even, compare
 from .errors import ScenarioError
-from .experiments import Replications, run_one, summarise
+from .experiments import Replications, run_many, summarise
 from .report import comparison_table, replications_table, summary_table
 from .results import _json_default
 from .scenario import Scenario
@@ -70,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=_positive_int, default=1)
     run.add_argument("--years", type=_positive_float, help="shorten (or extend) the horizon")
     run.add_argument("--out", type=Path, help="write summary.json, series.parquet, manifest.json")
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes for replications (results are identical)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
 
     comp = commands.add_parser(
@@ -80,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--replications", type=_positive_int, default=20)
     comp.add_argument("--years", type=_positive_float)
     comp.add_argument("--out", type=Path, help="write comparison.parquet and comparison.csv")
+    comp.add_argument(
+        "--workers", type=_positive_int, default=1, help="processes (results are identical)"
+    )
     comp.add_argument("--quiet", action="store_true")
 
     even = commands.add_parser(
@@ -95,7 +106,58 @@ def build_parser() -> argparse.ArgumentParser:
     even.add_argument("--replications", type=_positive_int, default=10)
     even.add_argument("--years", type=_positive_float)
     even.add_argument("--quiet", action="store_true")
+
+    hist = commands.add_parser(
+        "history", help="run 2023-2025 and write the validation report against published figures"
+    )
+    hist.add_argument(
+        "--targets", type=Path, default=Path("scenarios/validation/targets_2023_2025.yaml")
+    )
+    hist.add_argument("--replications", type=_positive_int, default=20)
+    hist.add_argument("--seed", type=_non_negative_int, default=1)
+    hist.add_argument("--out", type=Path, default=Path("docs/validation.md"))
+    hist.add_argument("--quiet", action="store_true")
+
+    cal = commands.add_parser(
+        "calibrate", help="fit unpublished parameters to published series (see --help)"
+    )
+    cal.add_argument("spec", type=Path)
+    cal.add_argument("--dry-run", action="store_true")
+    cal.add_argument("--max-evaluations", type=_positive_int)
+    cal.add_argument("--quiet", action="store_true")
     return parser
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import report
+
+    table, verdicts, path = report(
+        args.targets,
+        args.replications,
+        args.seed,
+        args.out,
+        progress=_progress(args.quiet, "replications"),
+    )
+    passed = int(verdicts["pass"].sum())
+    print(
+        f"{passed} of {len(verdicts)} targets pass; "
+        f"{int(table['pass'].sum())} of {len(table)} figures within tolerance"
+    )
+    for group, row in verdicts.iterrows():
+        print(f"  {group}: {row['passed']}/{row['figures']} {'pass' if row['pass'] else 'FAIL'}")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import main as calibrate_main
+
+    argv = [str(args.spec)]
+    argv += ["--dry-run"] if args.dry_run else []
+    argv += ["--quiet"] if args.quiet else []
+    if args.max_evaluations:
+        argv += ["--max-evaluations", str(args.max_evaluations)]
+    return calibrate_main(argv)
 
 
 def _progress(quiet: bool, what: str):
@@ -185,16 +247,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.years)
     title = f"{scenario.name}: {scenario.start_date} to {scenario.end_date}, seed {args.seed}"
-    results = []
-    for replication in range(args.replications):
-        started = time.perf_counter()
-        results.append(run_one(scenario, args.seed, replication))
-        if not args.quiet:
-            print(
-                f"replication {replication + 1}/{args.replications} done in "
-                f"{time.perf_counter() - started:.1f} s",
-                file=sys.stderr,
-            )
+    results = run_many(
+        [(scenario, args.seed, r) for r in range(args.replications)],
+        args.workers,
+        progress=_progress(args.quiet, "replications"),
+    )
     if args.replications == 1:
         result = results[0]
         print(summary_table(result.flat_summary(), title))
@@ -237,6 +294,8 @@ COMMANDS = {
     "run": cmd_run,
     "compare": cmd_compare,
     "break-even": cmd_break_even,
+    "history": cmd_history,
+    "calibrate": cmd_calibrate,
 }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import optimize
 
 from .errors import ScenarioError
-from .experiments import mean_ci, run_one
+from .experiments import mean_ci, run_many, run_one
 from .results import Result
 from .scenario import Scenario
 
@@ -95,26 +95,23 @@ def compare(
     replications: int = 20,
     seed: int = 1,
     progress: Progress | None = None,
+    workers: int | None = 1,
 ) -> Comparison:
     """Run every scenario ``replications`` times on common random numbers and compare.
 
     The first scenario is the reference. Returns a :class:`Comparison` whose ``table`` has one
     row per (metric, scenario): mean, 95% CI, and the mean paired difference to the reference
-    with its 95% CI (zero for the reference itself).
+    with its 95% CI (zero for the reference itself). ``workers`` runs on that many processes
+    (None: all cores) with results identical to a serial run.
     """
     named = _named(scenarios)
     if replications < 2:
         raise ValueError("compare() needs at least 2 replications for confidence intervals")
-    total = replications * len(named)
-    results: dict[str, list[Result]] = {}
-    done = 0
-    for name, scenario in named.items():
-        results[name] = []
-        for replication in range(replications):
-            results[name].append(run_one(scenario, seed, replication))
-            done += 1
-            if progress:
-                progress(done, total)
+    tasks = [(s, seed, r) for s in named.values() for r in range(replications)]
+    flat = run_many(tasks, workers, progress=progress)
+    results = {
+        name: flat[i * replications : (i + 1) * replications] for i, name in enumerate(named)
+    }
     frames = {name: _frame(rs) for name, rs in results.items()}
     metrics = list(dict.fromkeys(m for f in frames.values() for m in f.columns))
     reference = next(iter(frames.values()))

@@ -2,7 +2,8 @@
 
 Categories of the core model:
 
-- ``accommodation_<type>``: people housed each night times the type's cost per person-night;
+- ``accommodation_<type>``: people housed each night times the type's cost per person-night
+  (for hotels, times the beds paid for per person housed: contracts pay for empty beds);
 - ``support_allowance``: the weekly cash allowance of every housed person, by type;
 - ``caseworking``: caseworker FTEs employed each day times their daily cost (paid whether or
   not there is work);
@@ -38,7 +39,10 @@ def ledger(
     for name, housed in occupancy.by_type.items():
         nights = housed[1 : days + 1]
         kind = getattr(acc, name)
-        out[f"accommodation_{name}"] = nights * kind.cost_per_person_night_gbp
+        price = schedules.daily(kind.cost_per_person_night_gbp, scenario.start_date, days)
+        if hasattr(kind, "paid_beds_per_occupant"):
+            price = price * schedules.daily(kind.paid_beds_per_occupant, scenario.start_date, days)
+        out[f"accommodation_{name}"] = nights * price
         allowance += nights * kind.allowance_per_person_week_gbp / 7
     out["support_allowance"] = allowance
     fte = schedules.daily(scenario.decisions.caseworkers_fte, scenario.start_date, days)

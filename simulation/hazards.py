@@ -13,6 +13,8 @@ from __future__ import annotations
 import bisect
 import math
 
+import numpy as np
+
 INF = math.inf
 
 
@@ -64,3 +66,12 @@ class PiecewiseHazard:
                 return INF
             t = end
             index += 1
+
+    def times_of(self, start: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+        """:meth:`time_of` for arrays of starts and exposures."""
+        if self.constant is not None:
+            if self.constant <= 0:
+                return np.full(len(exposure), INF)
+            with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
+                return start + exposure / self.constant
+        return np.array([self.time_of(s, e) for s, e in zip(start, exposure, strict=True)])

@@ -50,7 +50,7 @@ def build(scenario: Scenario, rng: np.random.Generator) -> dict[str, np.ndarray]
     route_weight = np.array(
         [
             _at_start(getattr(scenario.arrivals, r).rate_per_month, scenario)
-            * getattr(scenario.arrivals, r).claim_share
+            * _at_start(getattr(scenario.arrivals, r).claim_share, scenario)
             for r in ROUTES
         ]
     )

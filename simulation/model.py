@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from . import arrivals, initial_state, schedules
 from .hazards import PiecewiseHazard
@@ -39,7 +38,7 @@ from .population import (
     Population,
     draw_block,
 )
-from .queueing import Stage
+from .queueing import Stage, at
 from .rng import RandomStreams
 from .scenario import Scenario
 
@@ -122,26 +121,16 @@ class Pipeline:
         )
         self.arrivals_by_day = stream.arrivals_by_day
         n_stock = len(stock["u_grant"])
-        initial = {
-            name: np.concatenate([stock[name], stream.columns[name]])
-            for name in stream.columns
-            if name in stock
-        }
-        origin = np.full(n_stock + stream.count, int(Origin.NEW_CLAIM), np.int8)
-        origin[:n_stock] = stock["origin"]
-        initial["origin"] = origin
-        for name in ("t_claim", "t_app_start", "t_are"):
-            column = np.full(n_stock + stream.count, np.nan)
-            column[:n_stock] = stock[name]
-            if name == "t_claim":
-                column[n_stock:] = stream.columns["t_claim"]
-            initial[name] = column
+        n_claims = stream.count
+        claims = dict(stream.columns)
+        claims["origin"] = np.full(n_claims, int(Origin.NEW_CLAIM), np.int8)
         dynamic = streams["dynamic"]
         self.population = Population(
-            initial,
-            spare=max(1024, stream.count // 4),
+            [stock, claims],
+            spare=max(1024, n_claims // 4),
             fill_draws=lambda n: draw_block({p: dynamic for p in DRAWS}, n),
         )
+        del stock, claims, stream
 
         sc = scenario
         self.withdrawal_rate = _rate(sc.decisions.withdrawal_rate_per_year)
@@ -172,6 +161,7 @@ class Pipeline:
             self._still_claiming,
             self._start_decision,
             self._decided,
+            tiers=2,
         )
         self.appeals = Stage(
             self.env,
@@ -197,8 +187,18 @@ class Pipeline:
             policy.divert(
                 self, new_claims[self.population.columns["dec_outcome"][new_claims] != _DIVERTED]
             )
-        self._load_stocks(n_stock, stock, [p.on_claims for p in using("on_claims")])
+        self._load_stocks(n_stock, [p.on_claims for p in using("on_claims")])
         self._schedule_parameters()
+        if self.later_claims_tier == 0:  # one queue, first come first served: book ahead
+            change_times = [
+                t
+                for schedule in (
+                    sc.decisions.caseworkers_fte,
+                    sc.decisions.decisions_per_fte_per_month,
+                )
+                for t, _ in schedules.changes_within(schedule, sc.start_date, self.horizon)
+            ]
+            self.decisions.allow_reservations(change_times, self._save_claim, self._restore_claim)
         for policy in using("start"):
             policy.start(self)
 
@@ -220,7 +220,7 @@ class Pipeline:
         columns["dec_outcome"][people] = _DIVERTED
         columns["t_dec_end"][people] = columns["t_claim"][people]
 
-    def _load_stocks(self, n_stock: int, stock: dict[str, np.ndarray], on_claims) -> None:
+    def _load_stocks(self, n_stock: int, on_claims) -> None:
         columns = self.population.columns
         size = self.population.size
         origin = columns["origin"][:size]
@@ -233,29 +233,45 @@ class Pipeline:
         if self.withdrawal_rate > 0:
             start = np.maximum(t_claim[claimants], 0.0)
             with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
-                waited = columns["e_withdraw"][claimants] / self.withdrawal_rate
+                waited = columns["e_withdraw"][claimants].astype(float) / self.withdrawal_rate
             columns["t_dec_end"][claimants] = start + waited
         else:
             columns["t_dec_end"][claimants] = INF
         columns["dec_outcome"][claimants] = _WITHDRAWN
         for hook in on_claims:
             hook(self, claimants)
-        self.decisions.preload(claimants.tolist(), t_claim[claimants].tolist())
+        # Tier 0: claims with priority (made before a cut-off date); tier 1: the rest.
+        decisions = self.scenario.decisions
+        cutoff = INF
+        if decisions.priority_claims_before is not None:
+            cutoff = float((decisions.priority_claims_before - self.scenario.start_date).days)
+        first = claimants[t_claim[claimants] < cutoff]
+        if decisions.priority_claims_before is not None and len(first):
+            rest = claimants[~(t_claim[claimants] < cutoff)]
+            self.decisions.preload(first, t_claim[first], tier=0)
+            self.decisions.preload(rest, t_claim[rest], tier=1)
+            self.later_claims_tier = 1
+            self.decisions.set_order([[0], [1]])
+            if decisions.priority_until is not None:
+                until = float((decisions.priority_until - self.scenario.start_date).days)
+                self._at(max(until, 0.0), self.decisions.set_order, [[0, 1]])
+        else:
+            self.decisions.preload(claimants, t_claim[claimants], tier=0)
+            self.later_claims_tier = 0
+            self.decisions.set_order([[0]])
 
         appeal = np.flatnonzero(origin == Origin.STOCK_APPEAL)
         columns["t_app_end"][appeal] = INF
         columns["app_outcome"][appeal] = _APPEAL_PENDING
-        self.appeals.preload(appeal.tolist(), columns["t_app_start"][appeal].tolist())
+        self.appeals.preload(appeal, columns["t_app_start"][appeal])
 
         are = np.flatnonzero(origin == Origin.STOCK_ARE)
-        for person in are.tolist():
-            self._enter_are(person, 0.0, queue=False)
+        self._enter_are_at_start(are)
         returnable = are[columns["returnable"][are] == 1]
-        self.removals.preload(returnable.tolist(), [0.0] * len(returnable))
+        self.removals.preload(returnable, np.zeros(len(returnable)))
 
     def _at(self, t: float, action, value) -> None:
-        event = Timeout(self.env, t)
-        event.callbacks.append(lambda _event: action(value))
+        at(self.env, t, lambda _event: action(value))
 
     def _schedule_parameters(self) -> None:
         """Set every time-varying parameter now and schedule its changes."""
@@ -313,6 +329,14 @@ class Pipeline:
         self.t_dec_end[person] = INF
         self.dec_outcome[person] = _PENDING
 
+    def _save_claim(self, person: int) -> float:
+        return self.t_dec_end[person]
+
+    def _restore_claim(self, person: int, tentative_end: float) -> None:
+        self.t_dec_start[person] = math.nan
+        self.t_dec_end[person] = tentative_end
+        self.dec_outcome[person] = _WITHDRAWN
+
     def _decided(self, person: int, now: float) -> None:
         self.t_dec_end[person] = now
         if self.u_grant[person] < self.grant_rate[self.group[person]]:
@@ -339,7 +363,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ after refusal
 
-    def _enter_are(self, person: int, now: float, queue: bool = True) -> None:
+    def _enter_are(self, person: int, now: float) -> None:
         """Appeal rights exhausted: draw the competing exits, join the removal queue."""
         self.t_are[person] = now
         exit_time = self.voluntary.time_of(now, self.e_voluntary[person])
@@ -360,15 +384,48 @@ class Pipeline:
             elif outcome == _VOLUNTARY and self.u_reentry[person] < self.reentry_share:
                 delay = exit_time - now + self._reentry_delay(person)
                 self._later(delay, self._return_after_departure, person)
-        if queue and self.returnable[person]:
+        if self.returnable[person]:
             self.removals.push(person)
         for hook in self._on_are:
             hook(self, person, now)
 
+    def _enter_are_at_start(self, people: np.ndarray) -> None:
+        """:meth:`_enter_are` at time 0 for the starting ARE stock, vectorised."""
+        columns = self.population.columns
+        zero = np.zeros(len(people))
+
+        def draws(name: str) -> np.ndarray:
+            return columns[name][people].astype(float)
+
+        candidates = [
+            (self.voluntary.times_of(zero, draws("e_voluntary")), _VOLUNTARY),
+            (_hazard_times(draws("e_further"), self.further_rate), _FURTHER),
+            (_hazard_times(draws("e_abscond"), self.abscond_rate), _ABSCONDED),
+        ]
+        exit_time = np.full(len(people), INF)
+        outcome = np.full(len(people), _REMAINS, dtype=np.int8)
+        for times, code in candidates:
+            sooner = times < exit_time
+            exit_time[sooner] = times[sooner]
+            outcome[sooner] = code
+        columns["t_are"][people] = 0.0
+        columns["t_exit"][people] = exit_time
+        columns["exit_outcome"][people] = outcome
+        within = exit_time < self.horizon
+        for person in people[within & (outcome == _FURTHER)].tolist():
+            self._later(self.t_exit[person], self._further_submission, person)
+        leaving = within & (outcome == _VOLUNTARY)
+        leaving &= columns["u_reentry"][people] < self.reentry_share
+        for person in people[leaving].tolist():
+            delay = self.t_exit[person] + self._reentry_delay(person)
+            self._later(delay, self._return_after_departure, person)
+        for hook in self._on_are:
+            for person in people.tolist():
+                hook(self, person, 0.0)
+
     def _later(self, delay: float, action, person: int) -> None:
-        if self.env.now + delay < self.horizon:
-            event = Timeout(self.env, delay, person)
-            event.callbacks.append(action)
+        if self.env._now + delay < self.horizon:
+            at(self.env, delay, action, person)
 
     def _reentry_delay(self, person: int) -> float:
         return self.e_reentry[person] * self.reentry_delay
@@ -429,7 +486,7 @@ class Pipeline:
         self.dec_outcome[child] = _WITHDRAWN
         for hook in self._on_claim:
             hook(self, child, now)
-        self.decisions.push(child)
+        self.decisions.push(child, self.later_claims_tier)
         return child
 
     def return_to_are(self, parent: int, now: float) -> int:
@@ -455,6 +512,13 @@ class Pipeline:
 
     def run(self) -> None:
         self.env.run(until=self.horizon)
+
+
+def _hazard_times(exposure: np.ndarray, rate: float) -> np.ndarray:
+    if rate <= 0:
+        return np.full(len(exposure), INF)
+    with np.errstate(over="ignore"):
+        return exposure / rate
 
 
 def _events_scheduled(env: simpy.Environment) -> int | None:

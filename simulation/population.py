@@ -90,36 +90,60 @@ OUTCOMES = ("dec_outcome", "app_outcome", "exit_outcome")
 
 
 def _draw(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.random(n) if name.startswith("u_") else rng.standard_exponential(n)
+    """Single precision: 24 bits are plenty for a probability or a service requirement, and
+    half the memory keeps two processes from crowding each other's caches."""
+    if name.startswith("u_"):
+        return rng.random(n, dtype=np.float32)
+    return rng.standard_exponential(n, dtype=np.float32)
 
 
-def draw_block(streams: dict[str, np.random.Generator], n: int) -> dict[str, np.ndarray]:
-    """The per-record draws for ``n`` records, each purpose from its own stream."""
+def draw_block(
+    streams: dict[str, np.random.Generator], n: int, only: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The per-record draws for ``n`` records, each purpose from its own stream (only the
+    purposes given in ``streams``, and of those only the names in ``only`` if given)."""
     return {
-        name: _draw(name, streams[purpose], n) for purpose, names in DRAWS.items() for name in names
+        name: _draw(name, streams[purpose], n)
+        for purpose, names in DRAWS.items()
+        if purpose in streams
+        for name in names
+        if only is None or name in only
     }
 
 
 class Population:
     """Growable columns of claimant records; ``mv`` holds memoryviews for the event loop.
 
-    ``initial`` gives the columns of the records known before the run (starting stocks and
-    generated arrivals, with their draws); ``spare`` more slots are made for records created
-    during the run, whose draws ``fill_draws(n)`` supplies.
+    ``blocks`` give the columns of the records known before the run (starting stocks and
+    generated arrivals, with their draws), copied once into place; ``spare`` more slots are
+    made for records created during the run, whose draws ``fill_draws(n)`` supplies.
     """
+
+    NAMES = (*ATTRIBUTES, *TIMES, *OUTCOMES, *(n for ns in DRAWS.values() for n in ns))
 
     def __init__(
         self,
-        initial: dict[str, np.ndarray],
+        blocks: list[dict[str, np.ndarray]],
         spare: int,
         fill_draws: Callable[[int], dict[str, np.ndarray]],
     ) -> None:
         self._fill_draws = fill_draws
-        self.size = len(initial["u_grant"])
-        self.capacity = 0
-        self.columns: dict[str, np.ndarray] = {}
-        self.mv: dict[str, memoryview] = {}
-        self._allocate(self.size + max(spare, 16), initial)
+        sizes = [len(block["u_grant"]) for block in blocks]
+        self.size = sum(sizes)
+        capacity = self.size + max(spare, 16)
+        self.columns = {name: self._empty(name, capacity) for name in self.NAMES}
+        start = 0
+        for block, size in zip(blocks, sizes, strict=True):
+            unknown = set(block) - set(self.NAMES)
+            if unknown:
+                raise KeyError(f"unknown record columns: {sorted(unknown)}")
+            for name, values in block.items():
+                self.columns[name][start : start + size] = values
+            start += size
+        for name, values in self._fill_draws(capacity - self.size).items():
+            self.columns[name][self.size :] = values
+        self.capacity = capacity
+        self.mv = {name: memoryview(column) for name, column in self.columns.items()}
 
     @staticmethod
     def _empty(name: str, capacity: int) -> np.ndarray:
@@ -129,23 +153,17 @@ class Population:
             return np.zeros(capacity, dtype=np.int8)
         if name in TIMES:
             return np.full(capacity, np.nan)
-        return np.empty(capacity)
+        return np.empty(capacity, dtype=np.float32)
 
-    def _allocate(self, capacity: int, initial: dict[str, np.ndarray] | None = None) -> None:
-        filled = self.size if initial is not None else self.capacity
-        names = [*ATTRIBUTES, *TIMES, *OUTCOMES, *(n for ns in DRAWS.values() for n in ns)]
-        source = initial if initial is not None else self.columns
-        unknown = set(source) - set(names)
-        if unknown:
-            raise KeyError(f"unknown record columns: {sorted(unknown)}")
+    def _grow(self, capacity: int) -> None:
+        old = self.capacity
         columns = {}
-        for name in names:
+        for name in self.NAMES:
             column = self._empty(name, capacity)
-            if name in source:
-                column[:filled] = source[name][:filled]
+            column[:old] = self.columns[name]
             columns[name] = column
-        for name, values in self._fill_draws(capacity - filled).items():
-            columns[name][filled:] = values
+        for name, values in self._fill_draws(capacity - old).items():
+            columns[name][old:] = values
         self.columns = columns
         self.capacity = capacity
         self.mv = {name: memoryview(column) for name, column in columns.items()}
@@ -156,7 +174,7 @@ class Population:
         moved = False
         if first + n > self.capacity:
             self.mv = {}
-            self._allocate(max(2 * self.capacity, first + n))
+            self._grow(max(2 * self.capacity, first + n))
             moved = True
         self.size += n
         return first, moved

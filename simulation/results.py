@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import accommodation, costs, timeline
 from .model import RunRecords
-from .population import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
+from .population import ROUTE_CODES, AppealOutcome, DecisionOutcome, ExitOutcome, Origin
 
 PERCENTILES = (10, 50, 90)
 
@@ -128,8 +128,14 @@ def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         records["t_app_end"],
         records["t_exit"],
     )
+    new = origin == Origin.NEW_CLAIM
+    by_route = {
+        f"claims_{route}": t_claim[new & (records["route"] == code)]
+        for route, code in ROUTE_CODES.items()
+    }
     return {
-        "claims": t_claim[origin == Origin.NEW_CLAIM],
+        "claims": t_claim[new],
+        **by_route,
         "diverted_on_arrival": t_claim[dec == DecisionOutcome.DIVERTED],
         "further_submissions": t_claim[origin == Origin.FURTHER_SUBMISSION],
         "reentries": t_claim[origin == Origin.REENTRY],
@@ -186,6 +192,8 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
         policy_summaries[policy.name] = summary_of_policy
     total_daily = sum(ledger.values())
     series["cumulative_cost_gbp"] = np.concatenate([[0.0], np.cumsum(total_daily)])
+    for name, values in ledger.items():
+        series[f"cumulative_cost_{name}_gbp"] = np.concatenate([[0.0], np.cumsum(values)])
 
     factors = costs.discount_factors(scenario.discount_rate_per_year, days)
     by_category = {name: float(values.sum()) for name, values in ledger.items()}

@@ -42,7 +42,7 @@ class RouteArrivals(Part):
     rate_per_month: NonNegativeSchedule = Field(
         description="people arriving by this route per month (including dependants)"
     )
-    claim_share: Probability = Field(description="share of arrivals who claim asylum")
+    claim_share: ProbabilitySchedule = Field(description="share of arrivals who claim asylum")
     support_share: Probability = Field(
         description="share of claimants on this route who need Home Office asylum support "
         "(accommodation); unaccompanied children never do, local authorities look after them"
@@ -107,6 +107,14 @@ class Decisions(Part):
     withdrawal_rate_per_year: NonNegative = Field(
         description="hazard of withdrawing a claim while waiting, per person per year"
     )
+    priority_claims_before: date | None = Field(
+        None,
+        description="claims made before this date are decided first (e.g. the 'legacy' "
+        "backlog of claims before 28 June 2022), until priority_until",
+    )
+    priority_until: date | None = Field(
+        None, description="the date the priority ends (none: it lasts the whole run)"
+    )
 
 
 class Appeals(Part):
@@ -158,7 +166,7 @@ class Support(Part):
 
 class AccommodationType(Part):
     capacity_people: NonNegativeSchedule = Field(description="places available, people")
-    cost_per_person_night_gbp: NonNegative
+    cost_per_person_night_gbp: NonNegativeSchedule
     allowance_per_person_week_gbp: NonNegative = Field(
         description="cash support paid to each resident, GBP per person per week"
     )
@@ -167,8 +175,12 @@ class AccommodationType(Part):
 class OverflowAccommodation(Part):
     """Hotels take everyone the cheaper types cannot: they have no capacity limit."""
 
-    cost_per_person_night_gbp: NonNegative
+    cost_per_person_night_gbp: NonNegativeSchedule
     allowance_per_person_week_gbp: NonNegative
+    paid_beds_per_occupant: schedules.schedule(ge=1) = Field(
+        description="hotel beds paid for per person housed (contracts pay for empty beds too); "
+        "multiplies the hotel bill"
+    )
 
 
 class Accommodation(Part):

@@ -63,18 +63,38 @@ def _is_schedule(value: Any) -> bool:
     return isinstance(value, Mapping) and bool(value) and all(isinstance(k, date) for k in value)
 
 
-def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` updated by ``overlay``: mappings merged recursively, anything else replaced."""
+#: Side tables whose entries are replaced whole: a new source for a field must not inherit
+#: the url or note of the figure it replaces.
+SIDE_TABLES = ("sources", "uncertainty")
+
+
+def deep_merge(
+    base: Mapping[str, Any], overlay: Mapping[str, Any], _top: bool = True
+) -> dict[str, Any]:
+    """``base`` updated by ``overlay``: mappings merged recursively, anything else replaced.
+
+    Dated schedules, lists and the entries of the ``sources:`` and ``uncertainty:`` tables are
+    replaced whole; an entry of those tables set to null is removed (for a field that an
+    extending file turns into a dated schedule, say).
+    """
     merged = dict(base)
     for key, value in overlay.items():
         current = merged.get(key)
         if (
+            _top
+            and key in SIDE_TABLES
+            and isinstance(current, Mapping)
+            and isinstance(value, Mapping)
+        ):
+            table = {**current, **value}
+            merged[key] = {path: entry for path, entry in table.items() if entry is not None}
+        elif (
             isinstance(current, Mapping)
             and isinstance(value, Mapping)
             and not _is_schedule(current)
             and not _is_schedule(value)
         ):
-            merged[key] = deep_merge(current, value)
+            merged[key] = deep_merge(current, value, _top=False)
         else:
             merged[key] = value
     return merged

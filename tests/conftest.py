@@ -71,7 +71,11 @@ TINY: dict[str, Any] = {
             "cost_per_person_night_gbp": 130,
             "allowance_per_person_week_gbp": 8.86,
         },
-        "hotels": {"cost_per_person_night_gbp": 145, "allowance_per_person_week_gbp": 8.86},
+        "hotels": {
+            "cost_per_person_night_gbp": 145,
+            "allowance_per_person_week_gbp": 8.86,
+            "paid_beds_per_occupant": 1.0,
+        },
     },
     "costs": {
         "caseworker_cost_per_fte_year_gbp": 50000,

@@ -64,3 +64,9 @@ def test_streams_do_not_depend_on_use_order():
     a["decisions"].random(10)
     assert a["appeals"].random() == b["appeals"].random()
     assert RandomStreams(5, 1)["appeals"].random() != b["appeals"].random()
+
+
+def test_replications_on_two_processes_match_one(tiny_scenario):
+    serial = run(tiny_scenario, seed=5, replications=3)
+    parallel = run(tiny_scenario, seed=5, replications=3, workers=2)
+    assert [fingerprint(r) for r in serial] == [fingerprint(r) for r in parallel]

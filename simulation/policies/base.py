@@ -35,6 +35,7 @@ Hook points, in the order a person meets them:
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -66,7 +67,7 @@ class Payment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: date
+    date: datetime.date
     amount_gbp: float = Field(ge=0, allow_inf_nan=False)
 
 

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
-from simpy.events import Timeout
 
 from .. import schedules, timeline
 from ..population import HOUSEHOLD_CODES, ROUTE_CODES, Origin
 from ..queueing import Stage as Queue
+from ..queueing import at
 from ..schedules import NonNegativeSchedule
 from .base import DAYS_PER_MONTH, DAYS_PER_YEAR, PolicyConfig, PolicyOutput, PolicyRuntime, Stage
 
@@ -135,8 +135,7 @@ class ReturnHubs(PolicyRuntime):
         start = self.scenario.start_date
         action(float(schedules.value_at(schedule, start, 0.0)))
         for t, value in schedules.changes_within(schedule, start, self.horizon):
-            event = Timeout(self.pipeline.env, t)
-            event.callbacks.append(lambda _e, v=value: action(v))
+            at(self.pipeline.env, t, lambda _e, v=value: action(v))
 
     def on_are(self, pipeline: Pipeline, person: int, now: float) -> None:
         if pipeline.household[person] not in self.households:
@@ -145,8 +144,7 @@ class ReturnHubs(PolicyRuntime):
             return
         check = max(now + self.config.days_before_transfer, self.start_time)
         if check < self.horizon:
-            event = Timeout(pipeline.env, check - now, person)
-            event.callbacks.append(self._check)
+            at(pipeline.env, check - now, self._check, person)
 
     # ------------------------------------------------------------------ the hub queue
 
@@ -186,8 +184,7 @@ class ReturnHubs(PolicyRuntime):
         leaves = now + self.rng.standard_exponential() * mean
         self.stays.append((person, self.begun.pop(person), now, leaves, returned))
         if leaves < self.horizon:
-            event = Timeout(self.pipeline.env, leaves - now, (person, returned))
-            event.callbacks.append(self._leave)
+            at(self.pipeline.env, leaves - now, self._leave, (person, returned))
         self._gate()
 
     def _leave(self, event) -> None:

@@ -1,0 +1,293 @@
+"""Speed of the full model, measured against a yardstick in the same run.
+
+    python benchmarks/speed.py [--quick]
+
+Prints a table and writes benchmarks/results.json:
+
+- the full model: scenarios/baseline.yaml for 10 years, one replication, all stages,
+  accommodation and costs; and scenarios/combined.yaml (all three policies). For each: wall
+  seconds, claimants simulated, claimants per second, SimPy events, peak memory (resident set
+  size of a fresh process running just that model);
+- the yardstick: a minimal SimPy model written the plainest way (a process per person, three
+  simpy.Resource queues for decision, appeal and removal, exponential times, the baseline's
+  arrival rate), run in this process; its claimants per second, and the ratio full / yardstick;
+- replications scaling: 4 replications of a 2-year baseline on 1 process and on 2 processes;
+- the cost of the full model against horizon (1, 2, 5, 10 years) and arrivals (0.5x, 1x, 2x).
+
+Absolute times drift on shared machines; the ratios within one run are the figures to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import simpy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from simulation import Scenario, __version__  # noqa: E402
+from simulation.experiments import run_one  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+COMBINED = ROOT / "scenarios" / "combined.yaml"
+DAYS_PER_MONTH = 365.25 / 12
+
+
+# ------------------------------------------------------------------------------ the yardstick
+
+
+def yardstick(scenario: Scenario, seed: int = 1) -> dict:
+    """The plainest SimPy model of the same three queues: a process per claimant.
+
+    Arrival rate: the baseline's three routes together (claimants per day). Decisions: the
+    baseline's caseworkers at their rate per person; 46% of people appeal (about the
+    baseline's refusal share times its lodging share), to judges at the baseline's 2027
+    complement; 2% reach a single removal team at the baseline's removal rate. Every queue is
+    stable, so simpy.Resource's list-based queues stay short, which flatters the yardstick.
+    """
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    arrivals = scenario.arrivals
+    per_day = (
+        sum(
+            getattr(arrivals, r).rate_per_month * getattr(arrivals, r).claim_share
+            for r in ("small_boat", "other_irregular", "in_country")
+        )
+        / DAYS_PER_MONTH
+    )
+    ppc = scenario.people_per_case
+    caseworkers = int(scenario.decisions.caseworkers_fte)
+    decision_rate = scenario.decisions.decisions_per_fte_per_month * ppc / DAYS_PER_MONTH
+    judges = 400
+    appeal_rate = 0.357 * ppc
+    removal_rate = 231 / DAYS_PER_MONTH
+    decision = simpy.Resource(env, capacity=caseworkers)
+    appeal = simpy.Resource(env, capacity=judges)
+    removal = simpy.Resource(env, capacity=1)
+    done = [0]
+
+    def claimant(env):
+        with decision.request() as req:
+            yield req
+            yield env.timeout(rng.expovariate(decision_rate))
+        if rng.random() < 0.46:
+            with appeal.request() as req:
+                yield req
+                yield env.timeout(rng.expovariate(appeal_rate))
+        if rng.random() < 0.02:
+            with removal.request() as req:
+                yield req
+                yield env.timeout(rng.expovariate(removal_rate))
+        done[0] += 1
+
+    def source(env):
+        while True:
+            yield env.timeout(rng.expovariate(per_day))
+            env.process(claimant(env))
+            started[0] += 1
+
+    started = [0]
+    env.process(source(env))
+    horizon = scenario.horizon_days
+    t0 = time.perf_counter()
+    env.run(until=horizon)
+    wall = time.perf_counter() - t0
+    return {
+        "wall_seconds": wall,
+        "claimants": started[0],
+        "claimants_per_second": started[0] / wall,
+        "finished": done[0],
+    }
+
+
+# ------------------------------------------------------------------------------ the full model
+
+
+def full_model(path: str, years: float | None = None, scale: float = 1.0) -> dict:
+    """One replication of a scenario file, timed (run in a fresh process for peak memory)."""
+    t_load = time.perf_counter()
+    scenario = Scenario.from_yaml(path)
+    if years is not None:
+        scenario = scenario.with_years(years)
+    if scale != 1.0:
+        scenario = scenario.with_overrides(
+            {
+                f"arrivals.{r}.rate_per_month": _scaled(getattr(scenario.arrivals, r), scale)
+                for r in ("small_boat", "other_irregular", "in_country")
+            }
+        )
+    load = time.perf_counter() - t_load
+    t0 = time.perf_counter()
+    result = run_one(scenario, 1, 0)
+    wall = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    claimants = result.summary["claimants_simulated"]
+    return {
+        "scenario": Path(path).name,
+        "years": (scenario.end_date - scenario.start_date).days / 365.25,
+        "arrival_scale": scale,
+        "wall_seconds": wall,
+        "simulation_seconds": result.manifest["wall_seconds"],
+        "load_seconds": load,
+        "claimants": claimants,
+        "claimants_per_second": claimants / wall,
+        "simpy_events": result.manifest["events_scheduled"],
+        "peak_rss_mib": peak_kib / 1024,
+    }
+
+
+def _scaled(route, scale: float):
+    value = route.rate_per_month
+    if isinstance(value, dict):
+        return {d: v * scale for d, v in value.items()}
+    return value * scale
+
+
+def in_fresh_process(path: str, years: float | None = None, scale: float = 1.0) -> dict:
+    """full_model() in a new Python process, so that its peak memory is its own."""
+    code = (
+        "import json, sys; sys.path.insert(0, {root!r}); "
+        "sys.path.insert(0, {bench!r}); from speed import full_model; "
+        "print(json.dumps(full_model({path!r}, {years!r}, {scale!r})))"
+    ).format(
+        root=str(ROOT), bench=str(ROOT / "benchmarks"), path=str(path), years=years, scale=scale
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ scaling
+
+
+def _one_replication(replication: int) -> float:
+    scenario = Scenario.from_yaml(BASELINE).with_years(2)
+    t0 = time.perf_counter()
+    run_one(scenario, 1, replication)
+    return time.perf_counter() - t0
+
+
+def replications_scaling(replications: int = 4, rounds: int = 3) -> dict:
+    """Wall time of ``replications`` 2-year runs on 1 and on 2 processes, alternated over
+    ``rounds`` so that a passing slowdown of the machine hits both; the speed-up quoted is
+    the median of the rounds' ratios."""
+    serial, parallel = [], []
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(_one_replication, [0, 1]))  # start both workers before timing
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for r in range(replications):
+                _one_replication(r)
+            serial.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            list(pool.map(_one_replication, range(replications)))
+            parallel.append(time.perf_counter() - t0)
+    ratios = sorted(s / p for s, p in zip(serial, parallel, strict=True))
+    return {
+        "replications": replications,
+        "years": 2,
+        "rounds": rounds,
+        "one_process_seconds": serial,
+        "two_processes_seconds": parallel,
+        "speed_up_by_round": [s / p for s, p in zip(serial, parallel, strict=True)],
+        "speed_up": ratios[len(ratios) // 2],
+    }
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="skip the growth table")
+    args = parser.parse_args()
+    baseline = Scenario.from_yaml(BASELINE)
+    started = time.perf_counter()
+    rows = [in_fresh_process(str(BASELINE)), in_fresh_process(str(COMBINED))]
+    stick = yardstick(baseline)
+    ratio = rows[0]["claimants_per_second"] / stick["claimants_per_second"]
+    scaling = replications_scaling()
+    growth = []
+    if not args.quick:
+        for years in (1, 2, 5, 10):
+            growth.append(in_fresh_process(str(BASELINE), years))
+        for scale in (0.5, 2.0):
+            growth.append(in_fresh_process(str(BASELINE), None, scale))
+
+    print(
+        f"asylum-policy-sim {__version__} on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, simpy {simpy.__version__}"
+    )
+    print()
+    header = (
+        f"{'run':<34}{'wall s':>8}{'claimants':>12}{'per second':>12}{'events':>12}{'RSS MiB':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['scenario'] + ', 10 years':<34}{row['wall_seconds']:>8.2f}"
+            f"{row['claimants']:>12,}{row['claimants_per_second']:>12,.0f}"
+            f"{row['simpy_events']:>12,}{row['peak_rss_mib']:>9.0f}"
+        )
+    print(
+        f"{'yardstick (process per person)':<34}{stick['wall_seconds']:>8.2f}"
+        f"{stick['claimants']:>12,}{stick['claimants_per_second']:>12,.0f}"
+    )
+    print()
+    print(f"full model / yardstick, claimants per second: {ratio:.2f}x")
+    rounds = ", ".join(
+        f"{a:.1f}/{b:.1f} s"
+        for a, b in zip(
+            scaling["one_process_seconds"], scaling["two_processes_seconds"], strict=True
+        )
+    )
+    print(
+        f"4 replications of 2 years on 1 / 2 processes: {rounds}; "
+        f"median speed-up {scaling['speed_up']:.2f}x"
+    )
+    if growth:
+        print()
+        print(f"{'baseline':<24}{'wall s':>8}{'claimants':>12}{'us per claimant':>17}")
+        for row in growth:
+            label = (
+                f"{row['years']:.0f} years"
+                if row["arrival_scale"] == 1.0
+                else f"10 years, {row['arrival_scale']:g}x arrivals"
+            )
+            print(
+                f"{label:<24}{row['wall_seconds']:>8.2f}{row['claimants']:>12,}"
+                f"{1e6 * row['wall_seconds'] / row['claimants']:>17.2f}"
+            )
+    results = {
+        "version": __version__,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "simpy": simpy.__version__,
+        },
+        "full_model": rows,
+        "yardstick": stick,
+        "ratio_full_to_yardstick": ratio,
+        "replications_scaling": scaling,
+        "growth": growth,
+        "total_seconds": time.perf_counter() - started,
+    }
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote benchmarks/results.json ({results['total_seconds']:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
