@@ -131,7 +131,7 @@ def full_model(path: str, years: float | None = None, scale: float = 1.0) -> dic
     t0 = time.perf_counter()
     result = run_one(scenario, 1, 0)
     wall = time.perf_counter() - t0
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_rss_kib()
     claimants = result.summary["claimants_simulated"]
     return {
         "scenario": Path(path).name,
@@ -145,6 +145,18 @@ def full_model(path: str, years: float | None = None, scale: float = 1.0) -> dic
         "simpy_events": result.manifest["events_scheduled"],
         "peak_rss_mib": peak_kib / 1024,
     }
+
+
+def _peak_rss_kib() -> float:
+    """Peak resident set size of this process. Linux's VmHWM belongs to the running program;
+    ru_maxrss would also count the parent's memory at the time it started this process."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _scaled(route, scale: float):

@@ -6,6 +6,9 @@
     asylum-sim break-even BASELINE POLICY --parameter PATH [--metric M] [--low L --high H]
     asylum-sim history [--targets FILE] [--replications N] [--seed N] [--out docs/validation.md]
     asylum-sim calibrate SPEC [--dry-run] [--max-evaluations N]
+    asylum-sim sweep SWEEP.yaml|SCENARIO.yaml --out DIR [--workers N] [--scheduler ADDR]
+               [--resume] [--sampler S --points N]
+    asylum-sim sensitivity DIR --metric M [--scenario NAME] [--versus NAME]
 
 Exit status: 0 on success, 2 for bad input (every problem printed on its own line as
 ``field.path: what is wrong``), 1 for anything else.
@@ -125,7 +128,80 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--dry-run", action="store_true")
     cal.add_argument("--max-evaluations", type=_positive_int)
     cal.add_argument("--quiet", action="store_true")
+
+    sw = commands.add_parser(
+        "sweep", help="run a sweep (a sweep file, or a scenario's uncertainty ranges)"
+    )
+    sw.add_argument("file", type=Path, help="a sweep file, or a scenario with uncertainty:")
+    sw.add_argument("--out", type=Path, required=True, help="directory of Parquet results")
+    sw.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
+    sw.add_argument("--serial", action="store_true", help="run in this process")
+    sw.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    sw.add_argument("--resume", action="store_true", help="continue a sweep in --out")
+    sw.add_argument(
+        "--sampler",
+        choices=["grid", "lhs", "sobol", "morris"],
+        default="lhs",
+        help="for a scenario file: how to sample its ranges",
+    )
+    sw.add_argument("--points", type=_positive_int, default=20)
+    sw.add_argument("--replications", type=_positive_int, default=1)
+    sw.add_argument("--seed", type=_non_negative_int, default=1)
+    sw.add_argument("--years", type=_positive_float)
+    sw.add_argument("--quiet", action="store_true")
+
+    sens = commands.add_parser("sensitivity", help="Sobol or Morris indices of a sweep")
+    sens.add_argument("directory", type=Path)
+    sens.add_argument("--metric", required=True)
+    sens.add_argument("--scenario", help="base scenario to analyse (default: the last)")
+    sens.add_argument("--versus", help="analyse the paired difference from this base")
     return parser
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .scenario_files import read_yaml
+    from .sweep import sweep
+    from .sweep_spec import load_spec, spec_from_scenario
+
+    if args.resume and not (args.out / "spec.yaml").exists():
+        raise ScenarioError(str(args.out), [("--resume", "no sweep to resume in this directory")])
+    data = read_yaml(args.file)
+    if isinstance(data, dict) and "base" in data and "parameters" in data:
+        spec, bases = load_spec(args.file)
+    else:
+        spec, bases = spec_from_scenario(
+            args.file, args.sampler, args.points, args.replications, args.seed
+        )
+    if args.years is not None:
+        spec = spec.model_copy(update={"years": args.years})
+    executor = "serial" if args.serial else "processes"
+    outcome = sweep(
+        spec,
+        bases,
+        args.out,
+        executor=executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        quiet=args.quiet,
+    )
+    print(
+        f"{outcome.directory}: {outcome.already_done + outcome.ran} of {outcome.total} runs done"
+        f" ({outcome.already_done} already there, {outcome.ran} now, {outcome.failed} failed) "
+        f"in {outcome.seconds:.0f} s"
+    )
+    return EXIT_OK if outcome.failed == 0 else EXIT_FAILED
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import sensitivity
+
+    table = sensitivity(args.directory, args.metric, args.scenario, args.versus)
+    print(
+        f"Sensitivity of {args.metric}"
+        + (f" (difference from {args.versus})" if args.versus else "")
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -296,6 +372,8 @@ COMMANDS = {
     "break-even": cmd_break_even,
     "history": cmd_history,
     "calibrate": cmd_calibrate,
+    "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
 }
 
 

@@ -25,17 +25,52 @@ from .population import ROUTE_CODES, AppealOutcome, DecisionOutcome, ExitOutcome
 
 PERCENTILES = (10, 50, 90)
 
-#: Summary metrics that are counts of people or events (the rest are GBP or days).
-SUMMARY_UNITS = {
-    "total_cost_gbp": "GBP",
-    "total_cost_discounted_gbp": "GBP",
-    "peak_hotel_population": "people",
-    "final_hotel_population": "people",
-    "final_supported_population": "people",
-    "final_backlog_initial": "people",
-    "final_backlog_appeals": "people",
-    "final_are_in_uk": "people",
-}
+#: Events counted in the summary (and as cumulative_<name> series).
+EVENT_NAMES = (
+    "claims",
+    *(f"claims_{route}" for route in ROUTE_CODES),
+    "diverted_on_arrival",
+    "further_submissions",
+    "reentries",
+    "withdrawals",
+    "grants_initial",
+    "refusals_initial",
+    "appeals_lodged",
+    "appeals_allowed",
+    "appeals_dismissed",
+    "removals_enforced",
+    "returns_voluntary",
+    "absconded",
+)
+#: The scalar metrics every summary has; policies, cost categories and arrivals by route add
+#: metrics under the prefixes below (``policies.return_hubs.transfers``, ...).
+SUMMARY_METRICS = (
+    "total_cost_gbp",
+    "total_cost_discounted_gbp",
+    "peak_hotel_population",
+    "final_hotel_population",
+    "final_supported_population",
+    "final_backlog_initial",
+    "final_backlog_appeals",
+    "final_are_in_uk",
+    *EVENT_NAMES,
+    *(
+        f"days_to_{what}_{stat}"
+        for what in ("initial_decision", "final_outcome")
+        for stat in ("mean", *(f"p{q}" for q in PERCENTILES))
+    ),
+    "claimants_simulated",
+)
+SUMMARY_PREFIXES = (
+    "cost_by_category_gbp.",
+    "cost_by_category_discounted_gbp.",
+    "policies.",
+    "arrivals.",
+)
+
+
+def is_summary_metric(name: str) -> bool:
+    return name in SUMMARY_METRICS or name.startswith(SUMMARY_PREFIXES)
 
 
 def _package_version() -> str:
