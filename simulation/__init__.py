@@ -13,9 +13,19 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
+from .comparison import break_even, compare  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .experiments import Replications, run  # noqa: E402
 from .results import Result  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
-__all__ = ["Replications", "Result", "Scenario", "ScenarioError", "__version__", "run"]
+__all__ = [
+    "Replications",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "break_even",
+    "compare",
+    "run",
+]

@@ -190,7 +190,10 @@ def write_values(
 
     yaml = YAML()
     yaml.preserve_quotes = True
-    yaml.width = 100
+    yaml.width = 4096  # never fold long lines (titles, URLs, notes)
+    yaml.representer.add_representer(  # keep an explicit null (an overlay removing an entry)
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     by_file: dict[Path, list[tuple[str, float]]] = {}
     for parameter in spec.parameters:
         value = _round(calibration.values[parameter.path])

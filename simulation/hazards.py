@@ -48,6 +48,24 @@ class PiecewiseHazard:
             rates.append(current)
         return cls(times, rates)
 
+    @classmethod
+    def from_schedule(
+        cls, times: np.ndarray, rates: np.ndarray, steps: list[tuple[float, float]]
+    ) -> PiecewiseHazard:
+        """A base rate that changes at ``times`` (the first holds from -inf), multiplied from
+        each step's time on by that step's factor (cumulative)."""
+        base = list(zip([-INF, *times[1:].tolist()], rates.tolist(), strict=True))
+        changes = sorted({t for t, _ in base[1:]} | {t for t, _ in steps})
+        out_times, out_rates = [-INF], [base[0][1]]
+        for time in changes:
+            rate = next(r for t, r in reversed(base) if t <= time)
+            for step_time, factor in steps:
+                if step_time <= time:
+                    rate *= factor
+            out_times.append(time)
+            out_rates.append(rate)
+        return cls(out_times, out_rates)
+
     def time_of(self, start: float, exposure: float) -> float:
         """When the hazard accumulated from ``start`` reaches ``exposure``."""
         if self.constant is not None:

@@ -135,8 +135,8 @@ class AfterRefusal(Part):
     enforced_removals_per_month: NonNegativeSchedule = Field(
         description="capacity for enforced removals of ARE people, people per month"
     )
-    voluntary_departure_rate_per_year: NonNegative = Field(
-        description="hazard of departing voluntarily, per ARE person per year"
+    voluntary_departure_rate_per_year: NonNegativeSchedule = Field(
+        description="hazard of departing voluntarily, per ARE person per year (may change on dates)"
     )
     further_submission_rate_per_year: NonNegative = Field(
         description="hazard of lodging further submissions (back to the decision queue), per year"
