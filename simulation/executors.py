@@ -54,9 +54,16 @@ class Processes:
 
 
 class Dask:
-    """A dask.distributed cluster: a scheduler address, or a Client you made yourself."""
+    """A dask.distributed cluster: a scheduler address, or a Client you made yourself.
 
-    def __init__(self, scheduler: str | None = None, client=None) -> None:
+    While the sweep runs, two worker settings that slow simulations are set aside and
+    restored afterwards (see :mod:`simulation.dask_tuning`); ``tune_workers=False`` leaves the
+    workers alone.
+    """
+
+    def __init__(
+        self, scheduler: str | None = None, client=None, tune_workers: bool = True
+    ) -> None:
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -68,6 +75,11 @@ class Dask:
         self._own = client is None
         self.client = client if client is not None else Client(scheduler)
         self.name = f"Dask at {self.client.scheduler.address}"
+        self._tuned: list[str] = []
+        if tune_workers:
+            from .dask_tuning import set_aside
+
+            self._tuned = list(self.client.run(set_aside))
 
     def imap(self, function, tasks):
         from distributed import as_completed as dask_completed
@@ -79,6 +91,11 @@ class Dask:
             future.release()
 
     def close(self) -> None:
+        if self._tuned:  # workers that have left since are skipped
+            from .dask_tuning import restore
+
+            self.client.run(restore, workers=self._tuned, on_error="ignore")
+            self._tuned = []
         if self._own:
             self.client.close()
 

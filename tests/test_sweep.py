@@ -16,6 +16,7 @@ from conftest import ROOT, tiny_dict
 from test_policies import HUBS
 
 from simulation import ScenarioError
+from simulation.executors import Dask
 from simulation.sensitivity import sensitivity
 from simulation.sweep import load_sweep, sweep
 from simulation.sweep_spec import SweepSpec, load_spec, samples, spec_from_scenario
@@ -126,6 +127,20 @@ def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
         Client(cluster) as client,
     ):
         sweep(spec, bases, tmp_path / "dask", client=client, quiet=True)
+        # worker settings that slow simulations are set aside during a sweep, then restored
+        before = client.run(_worker_settings)
+        assert len(before) == 2
+        assert all(profiling for profiling, _ in before.values())
+        first, second = Dask(client=client), Dask(client=client)
+        during = client.run(_worker_settings)
+        assert not any(profiling for profiling, _ in during.values())
+        if all(fixed for _, fixed in before.values()):  # Dask's nanny fixed the threshold
+            assert client.run(_mmap_threshold_raised) == dict.fromkeys(before, True)
+        first.close()
+        assert client.run(_worker_settings) == during  # the second sweep still runs
+        second.close()
+        assert client.run(_worker_settings) == before
+        assert not any(client.run(_mmap_threshold_raised).values())
     reference = load_sweep(tmp_path / "serial")
     assert len(reference) == 16
     assert reference[["point", "scenario", "replication"]].drop_duplicates().shape[0] == 16
@@ -137,6 +152,19 @@ def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
     # the metrics are paired within a point: both bases saw the same people
     base = reference[reference.scenario == "base"]
     assert base["cost_by_category_gbp.hub_operation"].eq(0).all()
+
+
+def _worker_settings(dask_worker) -> tuple[bool, bool]:
+    """Whether the worker's profiler runs, and whether its malloc threshold was fixed."""
+    from simulation.dask_tuning import _fixed_by_environment
+
+    return dask_worker.periodic_callbacks["profile"].is_running(), _fixed_by_environment()
+
+
+def _mmap_threshold_raised() -> bool:
+    from simulation.dask_tuning import _state
+
+    return bool(_state["mmap_raised"])
 
 
 KILLABLE = """
