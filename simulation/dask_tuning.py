@@ -29,8 +29,14 @@ M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 RAISED_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # glibc's DEFAULT_MMAP_THRESHOLD_MAX (64-bit)
 FIXED_MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's default once thresholds are fixed
 
-_lock = threading.Lock()
-_state: dict[str, object] = {"holders": 0, "profiler_was_running": False, "mmap_raised": False}
+
+class _Held:
+    """What this worker process set aside, and for how many sweeps."""
+
+    lock = threading.Lock()
+    sweeps = 0
+    profiler_was_running = False
+    mmap_raised = False
 
 
 def _mallopt():
@@ -53,37 +59,34 @@ def _profile_callback(dask_worker):
     return getattr(dask_worker, "periodic_callbacks", {}).get("profile")
 
 
-def set_aside(dask_worker=None) -> dict[str, bool]:
+def set_aside(dask_worker=None) -> None:
     """Pause the profiler and raise the mmap threshold on this worker (``client.run``)."""
-    with _lock:
-        _state["holders"] = int(_state["holders"]) + 1
-        if _state["holders"] > 1:
-            return {"profiler_paused": False, "mmap_raised": bool(_state["mmap_raised"])}
+    with _Held.lock:
+        _Held.sweeps += 1
+        if _Held.sweeps > 1:
+            return
         callback = _profile_callback(dask_worker)
-        was_running = bool(callback is not None and callback.is_running())
-        if was_running:
+        _Held.profiler_was_running = bool(callback is not None and callback.is_running())
+        if _Held.profiler_was_running:
             callback.stop()
-        _state["profiler_was_running"] = was_running
         mallopt = _mallopt() if _fixed_by_environment() else None
-        raised = bool(mallopt and mallopt(M_MMAP_THRESHOLD, RAISED_MMAP_THRESHOLD_BYTES) == 1)
-        _state["mmap_raised"] = raised
-        return {"profiler_paused": was_running, "mmap_raised": raised}
+        _Held.mmap_raised = bool(
+            mallopt and mallopt(M_MMAP_THRESHOLD, RAISED_MMAP_THRESHOLD_BYTES) == 1
+        )
 
 
-def restore(dask_worker=None) -> bool:
+def restore(dask_worker=None) -> None:
     """Undo :func:`set_aside` once every sweep holding this worker has finished."""
-    with _lock:
-        if int(_state["holders"]) == 0:
-            return False
-        _state["holders"] = int(_state["holders"]) - 1
-        if _state["holders"] > 0:
-            return False
+    with _Held.lock:
+        if _Held.sweeps == 0:
+            return
+        _Held.sweeps -= 1
+        if _Held.sweeps > 0:
+            return
         callback = _profile_callback(dask_worker)
-        if _state["profiler_was_running"] and callback is not None:
+        if _Held.profiler_was_running and callback is not None:
             callback.start()
-        if _state["mmap_raised"]:
-            mallopt = _mallopt()
-            if mallopt is not None:
-                mallopt(M_MMAP_THRESHOLD, FIXED_MMAP_THRESHOLD_BYTES)
-        _state.update(profiler_was_running=False, mmap_raised=False)
-        return True
+        mallopt = _mallopt() if _Held.mmap_raised else None
+        if mallopt is not None:
+            mallopt(M_MMAP_THRESHOLD, FIXED_MMAP_THRESHOLD_BYTES)
+        _Held.profiler_was_running = _Held.mmap_raised = False

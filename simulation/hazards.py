@@ -33,37 +33,26 @@ class PiecewiseHazard:
         self.constant = rates[0] if len(rates) == 1 else None
 
     @classmethod
-    def scaled(cls, rate: float, steps: list[tuple[float, float]]) -> PiecewiseHazard:
-        """``rate`` multiplied from each step's time on by that step's factor (cumulative)."""
-        changes: dict[float, float] = {}
-        for time, factor in steps:
-            changes[time] = changes.get(time, 1.0) * factor
-        times, rates = [-INF], [rate]
-        current = rate
-        for time in sorted(changes):
-            if changes[time] == 1.0:
-                continue  # no change: keep one piece, so the arithmetic is the constant rate's
-            current *= changes[time]
-            times.append(time)
-            rates.append(current)
-        return cls(times, rates)
-
-    @classmethod
     def from_schedule(
         cls, times: np.ndarray, rates: np.ndarray, steps: list[tuple[float, float]]
     ) -> PiecewiseHazard:
-        """A base rate that changes at ``times`` (the first holds from -inf), multiplied from
-        each step's time on by that step's factor (cumulative)."""
-        base = list(zip([-INF, *times[1:].tolist()], rates.tolist(), strict=True))
-        changes = sorted({t for t, _ in base[1:]} | {t for t, _ in steps})
-        out_times, out_rates = [-INF], [base[0][1]]
-        for time in changes:
-            rate = next(r for t, r in reversed(base) if t <= time)
-            for step_time, factor in steps:
-                if step_time <= time:
-                    rate *= factor
+        """A base rate that changes at ``times`` (the first holds from -inf, as
+        ``schedules.steps`` gives it), multiplied from each step's time on by that step's
+        factor (cumulative: policies multiply the rate)."""
+        base = dict(zip(times[1:].tolist(), rates[1:].tolist(), strict=True))
+        factors: dict[float, float] = {}
+        for time, factor in steps:
+            factors[time] = factors.get(time, 1.0) * factor
+        current, product = float(rates[0]), 1.0
+        out_times, out_rates = [-INF], [current]
+        for time in sorted(set(base) | set(factors)):
+            factor = factors.get(time, 1.0)
+            if factor == 1.0 and time not in base:
+                continue  # no change: keep one piece, so the arithmetic is the constant rate's
+            product *= factor
+            current = base[time] * product if time in base else current * factor
             out_times.append(time)
-            out_rates.append(rate)
+            out_rates.append(current)
         return cls(out_times, out_rates)
 
     def time_of(self, start: float, exposure: float) -> float:

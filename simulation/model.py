@@ -139,14 +139,10 @@ class Pipeline:
             for p in using("voluntary_departure_multiplier")
             for step in p.voluntary_departure_multiplier()
         ]
-        voluntary = sc.after_refusal.voluntary_departure_rate_per_year
-        if isinstance(voluntary, dict):  # a rate that changes on dates
-            times, rates = schedules.steps(voluntary, sc.start_date)
-            self.voluntary = PiecewiseHazard.from_schedule(
-                times, rates / DAYS_PER_YEAR, multipliers
-            )
-        else:
-            self.voluntary = PiecewiseHazard.scaled(_rate(voluntary), multipliers)
+        times, rates = schedules.steps(
+            sc.after_refusal.voluntary_departure_rate_per_year, sc.start_date
+        )
+        self.voluntary = PiecewiseHazard.from_schedule(times, rates / DAYS_PER_YEAR, multipliers)
         self.further_rate = _rate(sc.after_refusal.further_submission_rate_per_year)
         self.abscond_rate = _rate(sc.after_refusal.absconding_rate_per_year)
         self.reentry_share = sc.after_refusal.reentry_share

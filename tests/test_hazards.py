@@ -24,8 +24,12 @@ def test_a_dated_rate_times_a_policy_multiplier_accumulates_exactly():
 
 
 def test_a_constant_schedule_is_the_constant_rate():
-    dated = PiecewiseHazard.from_schedule(np.array([-np.inf]), np.array([0.02]), [])
-    assert dated.time_of(3.0, 1.0) == PiecewiseHazard.scaled(0.02, []).time_of(3.0, 1.0)
+    constant = PiecewiseHazard.from_schedule(np.array([-np.inf]), np.array([0.02]), [])
+    assert constant.constant == 0.02
+    assert constant.time_of(3.0, 1.0) == 3.0 + 1.0 / 0.02
+    # a multiplier of 1 changes nothing, not even the arithmetic
+    neutral = PiecewiseHazard.from_schedule(np.array([-np.inf]), np.array([0.02]), [(9.0, 1.0)])
+    assert neutral.constant == 0.02
 
 
 def test_a_higher_voluntary_rate_from_a_date_raises_departures_only_after_it(tiny_scenario):

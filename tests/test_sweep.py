@@ -162,9 +162,9 @@ def _worker_settings(dask_worker) -> tuple[bool, bool]:
 
 
 def _mmap_threshold_raised() -> bool:
-    from simulation.dask_tuning import _state
+    from simulation.dask_tuning import _Held
 
-    return bool(_state["mmap_raised"])
+    return _Held.mmap_raised
 
 
 KILLABLE = """
