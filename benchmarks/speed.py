@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulation import Scenario, __version__  # noqa: E402
-from simulation.experiments import run_one  # noqa: E402
+from simulation.experiments.replications import run_one  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 COMBINED = ROOT / "scenarios" / "combined.yaml"

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulation import Scenario, __version__  # noqa: E402
-from simulation.executors import Dask  # noqa: E402
-from simulation.experiments import run_one  # noqa: E402
-from simulation.sweep import sweep  # noqa: E402
-from simulation.sweep_spec import SweepSpec, samples  # noqa: E402
+from simulation.experiments.executors import Dask  # noqa: E402
+from simulation.experiments.replications import run_one  # noqa: E402
+from simulation.experiments.sweep import sweep  # noqa: E402
+from simulation.experiments.sweep_spec import SweepSpec, samples  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 

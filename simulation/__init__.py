@@ -4,28 +4,57 @@
 >>> scenario = Scenario.from_yaml("scenarios/baseline.yaml")  # doctest: +SKIP
 >>> result = run(scenario, seed=1)  # doctest: +SKIP
 >>> result.summary["final_hotel_population"]  # doctest: +SKIP
+
+The package is in layers, each importing only those below it (docs/architecture.md):
+``core`` < ``inputs`` < ``engine`` < ``policies`` < ``outputs`` < ``experiments`` <
+``validation`` < ``cli``. The names below are loaded when first used, so importing the
+package is cheap.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("asylum-policy-sim")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .comparison import break_even, compare  # noqa: E402
-from .errors import ScenarioError  # noqa: E402
-from .experiments import Replications, run  # noqa: E402
-from .results import Result  # noqa: E402
-from .scenario import Scenario  # noqa: E402
+from .core.version import package_version
 
-__all__ = [
-    "Replications",
-    "Result",
-    "Scenario",
-    "ScenarioError",
-    "__version__",
-    "break_even",
-    "compare",
-    "run",
-]
+__version__ = package_version()
+
+#: public name -> module that defines it
+_PUBLIC = {
+    "Scenario": "simulation.inputs.scenario",
+    "InputError": "simulation.core.errors",
+    "ScenarioError": "simulation.core.errors",
+    "run": "simulation.experiments.replications",
+    "Replications": "simulation.experiments.replications",
+    "Result": "simulation.outputs.results",
+    "compare": "simulation.experiments.comparison",
+    "break_even": "simulation.experiments.comparison",
+    "NoCrossing": "simulation.experiments.comparison",
+    "sweep": "simulation.experiments.sweep",
+    "load_sweep": "simulation.experiments.sweep",
+    "sensitivity": "simulation.experiments.sensitivity",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+if TYPE_CHECKING:
+    from .core.errors import InputError, ScenarioError
+    from .experiments.comparison import NoCrossing, break_even, compare
+    from .experiments.replications import Replications, run
+    from .experiments.sensitivity import sensitivity
+    from .experiments.sweep import load_sweep, sweep
+    from .inputs.scenario import Scenario
+    from .outputs.results import Result
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

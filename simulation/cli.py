@@ -23,13 +23,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .comparison import NoCrossing, break_even, compare
-from .errors import ScenarioError
-from .experiments import Replications, run_many, summarise
-from .report import comparison_table, replications_table, summary_table
-from .results import _json_default
-from .scenario import Scenario
+from .core.errors import InputError
+from .core.version import package_version
+from .experiments.comparison import NoCrossing, break_even, compare
+from .experiments.replications import Replications, run_many, summarise
+from .inputs.scenario import Scenario
+from .outputs.report import comparison_table, replications_table, summary_table
+from .outputs.results import json_default
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -63,7 +63,7 @@ def _positive_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="asylum-sim", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     validate = commands.add_parser("validate", help="check a scenario file")
@@ -159,12 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .scenario_files import read_yaml
-    from .sweep import sweep
-    from .sweep_spec import load_spec, spec_from_scenario
+    from .experiments.sweep import sweep
+    from .experiments.sweep_spec import load_spec, spec_from_scenario
+    from .inputs.files import read_yaml
 
     if args.resume and not (args.out / "spec.yaml").exists():
-        raise ScenarioError(str(args.out), [("--resume", "no sweep to resume in this directory")])
+        raise InputError(str(args.out), [("--resume", "no sweep to resume in this directory")])
     data = read_yaml(args.file)
     if isinstance(data, dict) and "base" in data and "parameters" in data:
         spec, bases = load_spec(args.file)
@@ -193,7 +193,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .sensitivity import sensitivity
+    from .experiments.sensitivity import sensitivity
 
     table = sensitivity(args.directory, args.metric, args.scenario, args.versus)
     print(
@@ -205,7 +205,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .history import report
+    from .validation.history import report
 
     table, verdicts, path = report(
         args.targets,
@@ -226,14 +226,27 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import main as calibrate_main
+    from .validation.calibrate import round_fitted, run_calibration
 
-    argv = [str(args.spec)]
-    argv += ["--dry-run"] if args.dry_run else []
-    argv += ["--quiet"] if args.quiet else []
-    if args.max_evaluations:
-        argv += ["--max-evaluations", str(args.max_evaluations)]
-    return calibrate_main(argv)
+    started = time.perf_counter()
+
+    def progress(n: int, value: float, values: dict[str, float]) -> None:
+        shown = ", ".join(f"{k.split('.')[-1]}={v:.4g}" for k, v in values.items())
+        elapsed = time.perf_counter() - started
+        print(f"[{n:4d} {elapsed:6.0f} s] objective {value:10.4f}  {shown}", file=sys.stderr)
+
+    calibration, written = run_calibration(
+        args.spec, args.dry_run, args.max_evaluations, None if args.quiet else progress
+    )
+    print(
+        f"objective {calibration.objective:.4f} after {calibration.evaluations} evaluations "
+        f"({calibration.message})"
+    )
+    for path, value in calibration.values.items():
+        print(f"  {path} = {round_fitted(value):g}")
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def _progress(quiet: bool, what: str):
@@ -253,9 +266,9 @@ def _progress(quiet: bool, what: str):
 
 def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
-        raise ScenarioError("compare", [("scenarios", "give at least two scenario files")])
+        raise InputError("compare", [("scenarios", "give at least two scenario files")])
     if args.replications < 2:
-        raise ScenarioError("compare", [("--replications", "must be at least 2 for a CI")])
+        raise InputError("compare", [("--replications", "must be at least 2 for a CI")])
     named = {}
     for path in args.scenarios:
         scenario = _load(path, args.years)
@@ -353,9 +366,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         manifest["replications"] = args.replications
         manifest["wall_seconds"] = [r.manifest["wall_seconds"] for r in results]
         written = [out / "summary.json", out / "series.parquet", out / "manifest.json"]
-        written[0].write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+        written[0].write_text(json.dumps(summary, indent=2, default=json_default) + "\n")
         replicated.series.to_parquet(written[1], index=False)
-        written[2].write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+        written[2].write_text(json.dumps(manifest, indent=2, default=json_default) + "\n")
         _say_written(written, args.quiet)
     return EXIT_OK
 
@@ -381,10 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except KeyError as exc:  # an unknown metric name
-        print(f"asylum-sim: {exc.args[0]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ScenarioError as exc:
+    except InputError as exc:
         for line in exc.lines():
             print(
                 f"{exc.origin}: {line}" if not line.startswith(exc.origin) else line,

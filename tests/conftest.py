@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from simulation import Scenario
-from simulation.scenario_files import deep_merge
+from simulation.inputs.files import deep_merge
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

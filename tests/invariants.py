@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation import schedules, timeline
-from simulation.population import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
-from simulation.results import Result, stage_series
+from simulation.core import schedules, timeline
+from simulation.core.records import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
+from simulation.outputs.results import Result, stage_series
 
 LEFT_ARE = (
     ExitOutcome.REMOVED,
@@ -17,7 +17,7 @@ LEFT_ARE = (
 
 
 def policy_stages(outputs) -> list:
-    return [stage for output in (outputs or {}).values() for stage in output.stages.values()]
+    return [stage for output in (outputs or {}).values() for stage in output.stays.values()]
 
 
 def exit_times(records: dict[str, np.ndarray], outputs=None) -> np.ndarray:

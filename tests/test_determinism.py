@@ -11,7 +11,7 @@ import numpy as np
 from conftest import ROOT
 
 from simulation import run
-from simulation.rng import RandomStreams
+from simulation.engine.rng import RandomStreams
 
 
 def fingerprint(result) -> str:
@@ -53,7 +53,7 @@ def test_different_seeds_differ(tiny_scenario):
 
 def test_replication_is_the_same_alone_or_in_a_batch(tiny_scenario):
     batch = run(tiny_scenario, seed=3, replications=3)
-    from simulation.experiments import run_one
+    from simulation.experiments.replications import run_one
 
     assert fingerprint(batch[2]) == fingerprint(run_one(tiny_scenario, 3, 2))
     assert fingerprint(batch[0]) != fingerprint(batch[1])

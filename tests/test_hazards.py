@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_dict
 
 from simulation import Scenario, ScenarioError, run
-from simulation.hazards import PiecewiseHazard
+from simulation.engine.hazards import PiecewiseHazard
 
 
 def test_a_dated_rate_times_a_policy_multiplier_accumulates_exactly():

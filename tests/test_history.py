@@ -10,11 +10,11 @@ import yaml
 from conftest import ROOT, tiny, tiny_dict
 
 from simulation import Scenario
-from simulation.calibrate import run_calibration
-from simulation.experiments import run_one
-from simulation.history import run_history
-from simulation.population import AppealOutcome, DecisionOutcome, ExitOutcome
-from simulation.validation import evaluate, load_targets
+from simulation.validation.calibrate import run_calibration
+from simulation.experiments.replications import run_one
+from simulation.validation.history import run_history
+from simulation.core.records import AppealOutcome, DecisionOutcome, ExitOutcome
+from simulation.validation.targets import evaluate, load_targets
 
 TARGETS = ROOT / "scenarios" / "validation" / "targets_2023_2025.yaml"
 HEADLINE = (
@@ -169,13 +169,13 @@ def test_calibration_writes_values_and_provenance_keeping_comments(tmp_path):
 
 
 def test_shipped_calibration_file_is_valid():
-    from simulation.calibrate import load_spec
+    from simulation.validation.calibrate import load_spec
 
     spec = load_spec(ROOT / "scenarios" / "validation" / "calibration_2023_2025.yaml")
     scenario = Scenario.from_yaml(ROOT / "scenarios" / "history_2023_2025.yaml")
     target_set, _ = load_targets(TARGETS)
     assert any(t.fit for t in target_set.targets)
-    from simulation import paths
+    from simulation.inputs import paths
 
     for parameter in spec.parameters:
         paths.get(scenario.to_dict(), parameter.path)  # the path exists

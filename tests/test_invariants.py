@@ -12,7 +12,7 @@ from invariants import check_capacities, check_conservation, check_record_paths
 from test_policies import HUBS, OFFSHORE, VOLUNTARY
 
 from simulation import Scenario
-from simulation.experiments import run_one
+from simulation.experiments.replications import run_one
 
 START = date(2026, 1, 1)
 rate = st.floats(0, 400, allow_nan=False)

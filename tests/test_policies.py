@@ -9,14 +9,14 @@ from invariants import check_conservation, check_record_paths
 from scipy import stats
 from test_determinism import fingerprint
 
-from simulation import ScenarioError, costs, run
-from simulation.accommodation import occupancy
-from simulation.comparison import NoCrossing, break_even, compare
-from simulation.experiments import run_one
-from simulation.model import simulate
-from simulation.policies import REGISTRY
-from simulation.policies.base import PolicyRuntime
-from simulation.population import SINGLE_ADULT, DecisionOutcome
+from simulation import ScenarioError, run
+from simulation.engine.accommodation import occupancy
+from simulation.experiments.comparison import NoCrossing, break_even, compare
+from simulation.experiments.replications import run_one
+from simulation.inputs.policy_config import registered
+from simulation.policies.contract import Policy
+from simulation.core.records import DecisionOutcome
+from simulation.core.vocabulary import SINGLE_ADULT
 
 OFFSHORE = {
     "start_date": "2026-02-01",
@@ -77,8 +77,9 @@ def summary(scenario, seed=1, replication=0):
 
 
 def test_every_policy_plugs_in_through_hooks_only():
-    for name, (config, runtime) in REGISTRY.items():
-        assert issubclass(runtime, PolicyRuntime) and runtime.name == name
+    for name, config in registered().items():
+        runtime = config.runtime
+        assert issubclass(runtime, Policy) and runtime.name == name
         assert runtime.hooks(), name
         assert "enabled" in config.model_fields and "start_date" in config.model_fields
 
@@ -135,19 +136,14 @@ def test_offshore_relocations_lower_uk_claims_and_respect_capacity(tiny_scenario
 def test_halted_scheme_relocates_nobody_after_the_halt_and_keeps_paid_costs():
     halting = dict(OFFSHORE, halt_probability=1.0, halt_within_days=240)
     scenario = with_policies(offshore=halting).with_years(2)
-    run_records = simulate(scenario, 5)
-    policy = run_records.policies[0]
-    halt = policy.halt_time
+    result = run_one(scenario, 5, keep_records=True)
+    output = result.policy_outputs["offshore"]
+    halt = output.summary["halt_day"]
     assert 61 < halt < 31 + 240
-    output = run_records.policy_outputs["offshore"]
     assert len(output.events["relocations"]) > 0
     assert np.all(output.events["relocations"] < halt)
-    days = scenario.horizon_days
-    ledger = costs.ledger(
-        run_records.records, scenario, occupancy(run_records.records, scenario, days), days
-    )
-    policy.ledger(run_records.records, output, days, ledger)
-    payments = ledger["offshore_payments"]
+    payments = output.costs["offshore_payments"]
+    assert len(payments) == scenario.horizon_days
     assert payments[31] >= 2_000_000  # paid before the halt, stays paid
     for day in (212, 396):  # 2026-08-01 and 2027-02-01
         expected_paid = day < halt
@@ -177,16 +173,16 @@ def test_no_family_member_or_child_is_ever_in_a_hub_and_capacity_holds():
     scenario = with_policies(return_hubs=HUBS).with_years(2)
     result = run_one(scenario, 8, keep_records=True)
     output = result.policy_outputs["return_hubs"]
-    stage = output.stages["in_hub"]
+    stage = output.stays["in_hub"]
     assert len(stage.records) > 30
     assert np.all(result.records["household"][stage.records] == SINGLE_ADULT)
     # When a transfer starts, the people in hubs plus transfers under way (this one
     # included) fit the capacity of that moment; transfers under way when the capacity
     # falls still finish, like a caseworker's decision in progress.
-    begun, arrived = output.data["begun"], output.data["entered"]
+    begun, arrived = output.details["transfer_begun"], stage.start
     for t in begun:
         present = np.sum((stage.start <= t) & (stage.end > t))
-        travelling = np.sum((begun <= t) & (arrived > t)) + np.sum(output.data["in_transfer"] <= t)
+        travelling = np.sum((begun <= t) & (arrived > t)) + np.sum(output.details["in_transfer_since"] <= t)
         capacity = 30 if t < 243 else 15  # 2026-09-01 is day 243
         assert present + travelling <= capacity
     assert np.any(begun > 243)

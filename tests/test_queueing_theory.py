@@ -15,9 +15,9 @@ import pytest
 from conftest import tiny
 from scipy import stats
 
-from simulation.experiments import run_one
-from simulation.model import DAYS_PER_MONTH
-from simulation.population import Origin
+from simulation.experiments.replications import run_one
+from simulation.core.units import DAYS_PER_MONTH
+from simulation.core.records import Origin
 
 CONFIDENCE = 0.99
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from conftest import tiny
 
-from simulation import Replications, Result, run, timeline
-from simulation.accommodation import allocate, support_intervals
-from simulation.experiments import mean_ci, run_one
-from simulation.population import FAMILY_MEMBER, SINGLE_ADULT, ExitOutcome
+from simulation import Replications, Result, run
+from simulation.core import timeline
+from simulation.engine.accommodation import allocate, support_intervals
+from simulation.experiments.replications import mean_ci, run_one
+from simulation.core.records import ExitOutcome
+from simulation.core.vocabulary import FAMILY_MEMBER, SINGLE_ADULT
 
 REQUIRED_SERIES = {
     "awaiting_decision",

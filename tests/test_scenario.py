@@ -10,7 +10,7 @@ import yaml
 from conftest import SHARED_DATA, tiny, tiny_dict
 
 from simulation import Scenario, ScenarioError
-from simulation import paths as scenario_paths
+from simulation.inputs import paths as scenario_paths
 
 
 def problems_of(excinfo) -> dict[str, str]:
@@ -211,7 +211,7 @@ def test_every_baseline_number_has_a_source(baseline):
 def test_every_field_states_a_unit_or_description():
     """A field's unit is in its name (_gbp, _days, _per_month, _share, ...) or description."""
     unit_words = ("_gbp", "_days", "_per_", "_share", "_rate", "_fte", "_people", "share", "_date")
-    from simulation import scenario as models
+    from simulation.inputs import scenario as models
 
     missing = []
     for model in (

@@ -16,10 +16,10 @@ from conftest import ROOT, tiny_dict
 from test_policies import HUBS
 
 from simulation import ScenarioError
-from simulation.executors import Dask
-from simulation.sensitivity import sensitivity
-from simulation.sweep import load_sweep, sweep
-from simulation.sweep_spec import SweepSpec, load_spec, samples, spec_from_scenario
+from simulation.experiments.executors import Dask
+from simulation.experiments.sensitivity import sensitivity
+from simulation.experiments.sweep import load_sweep, sweep
+from simulation.experiments.sweep_spec import SweepSpec, load_spec, samples, spec_from_scenario
 
 
 def write_sweep(tmp_path, **changes) -> tuple:
@@ -156,13 +156,13 @@ def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
 
 def _worker_settings(dask_worker) -> tuple[bool, bool]:
     """Whether the worker's profiler runs, and whether its malloc threshold was fixed."""
-    from simulation.dask_tuning import _fixed_by_environment
+    from simulation.experiments.dask_tuning import _fixed_by_environment
 
     return dask_worker.periodic_callbacks["profile"].is_running(), _fixed_by_environment()
 
 
 def _mmap_threshold_raised() -> bool:
-    from simulation.dask_tuning import _Held
+    from simulation.experiments.dask_tuning import _Held
 
     return _Held.mmap_raised
 
@@ -170,8 +170,8 @@ def _mmap_threshold_raised() -> bool:
 KILLABLE = """
 import sys
 sys.path.insert(0, {root!r})
-from simulation.sweep import sweep
-from simulation.sweep_spec import load_spec
+from simulation.experiments.sweep import sweep
+from simulation.experiments.sweep_spec import load_spec
 spec, bases = load_spec({path!r})
 sweep(spec, bases, {out!r}, executor="serial", quiet=True)
 """
@@ -205,7 +205,7 @@ def test_a_killed_sweep_resumes_to_exactly_the_full_set(tmp_path):
 
 
 def test_a_failing_point_is_recorded_and_the_rest_finish(tmp_path, monkeypatch):
-    import simulation.sweep as sweep_module
+    import simulation.experiments.sweep as sweep_module
 
     real = sweep_module.run_one
 

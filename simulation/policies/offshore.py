@@ -24,29 +24,23 @@ means no deterrent effect; vary it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field
 
-from .. import timeline
-from ..population import HOUSEHOLD_CODES, ROUTE_CODES
-from .base import (
-    DAYS_PER_YEAR,
+from ..core import timeline
+from ..core.units import DAYS_PER_YEAR
+from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, Household, Route
+from .contract import (
     Payment,
+    Policy,
     PolicyConfig,
     PolicyOutput,
-    PolicyRuntime,
-    Stage,
+    Stay,
     payments_on_dates,
     policy_year,
 )
-
-if TYPE_CHECKING:
-    from ..model import Pipeline
-
-Route = Literal["small_boat", "other_irregular", "in_country"]
-Household = Literal["single_adult", "family_member", "unaccompanied_child"]
 
 
 class OffshoreConfig(PolicyConfig):
@@ -95,12 +89,12 @@ class OffshoreConfig(PolicyConfig):
     )
 
 
-class Offshore(PolicyRuntime):
+class Offshore(Policy):
     name = "offshore"
     config: OffshoreConfig
 
-    def __init__(self, config, scenario, streams, horizon) -> None:
-        super().__init__(config, scenario, streams, horizon)
+    def __init__(self, config, scenario, rng, horizon) -> None:
+        super().__init__(config, scenario, rng, horizon)
         self.first = self.start_time + config.legal_delay_days
         halted = self.rng.random() < config.halt_probability
         offset = self.rng.random() * config.halt_within_days
@@ -116,20 +110,21 @@ class Offshore(PolicyRuntime):
         flight = t + self.config.detention_days
         return (t >= self.first) & (flight < self.halt_time)
 
-    def arrival_multiplier(self, route: int, times: np.ndarray) -> np.ndarray:
+    def arrival_multiplier(self, candidates: Mapping[str, np.ndarray]) -> np.ndarray:
+        times = candidates["time"]
         factor = np.ones(len(times))
-        if route in self.routes:
-            running = (times >= self.first) & (times < self.halt_time)
-            factor[running] = self.config.deterrence
+        running = (times >= self.first) & (times < self.halt_time)
+        running &= np.isin(candidates["route"], list(self.routes))
+        factor[running] = self.config.deterrence
         return factor
 
-    def divert(self, pipeline: Pipeline, people: np.ndarray) -> None:
-        columns = pipeline.population.columns
-        t = columns["t_claim"][people]
+    def divert(self, people: np.ndarray) -> None:
+        engine = self.engine
+        t = engine.read("t_claim")[people]
         chosen = self.rng.random(len(people)) < self.config.relocation_share
         eligible = (
-            np.isin(columns["route"][people], list(self.routes))
-            & np.isin(columns["household"][people], list(self.households))
+            np.isin(engine.read("route")[people], list(self.routes))
+            & np.isin(engine.read("household")[people], list(self.households))
             & self._window(t)
             & chosen
         )
@@ -143,21 +138,23 @@ class Offshore(PolicyRuntime):
         relocated = candidates[order_in_year < self.capacity]
         for year, count in zip(
             *np.unique(
-                policy_year(columns["t_claim"][relocated], self.start_time), return_counts=True
+                policy_year(engine.read("t_claim")[relocated], self.start_time),
+                return_counts=True,
             ),
             strict=True,
         ):
             self.used[int(year)] = int(count)
         self.people.extend(relocated.tolist())
-        self.arrived.extend(columns["t_claim"][relocated].tolist())
-        pipeline.divert_on_arrival(relocated)
+        self.arrived.extend(engine.read("t_claim")[relocated].tolist())
+        engine.divert(relocated)
 
-    def divert_one(self, pipeline: Pipeline, person: int, now: float) -> bool:
+    def divert_one(self, person: int, now: float) -> bool:
         chosen = self.rng.random() < self.config.relocation_share
+        engine = self.engine
         if not (
             chosen
-            and pipeline.route[person] in self.routes
-            and pipeline.household[person] in self.households
+            and engine.read("route")[person] in self.routes
+            and engine.read("household")[person] in self.households
             and self._window(np.array([now]))[0]
         ):
             return False
@@ -169,7 +166,7 @@ class Offshore(PolicyRuntime):
         self.arrived.append(now)
         return True
 
-    def finish(self, records: dict[str, np.ndarray], horizon: float) -> PolicyOutput:
+    def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         people = np.array(self.people, dtype=np.int64)
         arrived = np.array(self.arrived, dtype=float)
         relocated = arrived + self.config.detention_days
@@ -179,7 +176,7 @@ class Offshore(PolicyRuntime):
         departure = np.where(leaves, relocated + self.rng.random(n) * years, np.inf)
         done = relocated <= horizon
         return PolicyOutput(
-            stages={"in_offshore_detention": Stage(people, arrived, relocated)},
+            stays={"in_offshore_detention": Stay(people, arrived, relocated)},
             events={
                 "relocations": relocated,
                 "departures_from_third_country": departure[done],
@@ -189,15 +186,17 @@ class Offshore(PolicyRuntime):
                 "halted": float(np.isfinite(self.halt_time) and self.halt_time <= horizon),
                 "halt_day": float(self.halt_time) if self.halt_time <= horizon else float("nan"),
             },
-            data={"relocated": relocated, "departure": departure, "arrived": arrived},
+            costs=self._costs(arrived, relocated, departure),
         )
 
-    def ledger(self, records, output, days, costs) -> None:
-        config = self.config
-        relocated = output.data["relocated"]
-        departure = output.data["departure"]
-        start = self.scenario.start_date
-        payments = payments_on_dates(config.fixed_payments, start, days, self.halt_time)
+    def _costs(
+        self, arrived: np.ndarray, relocated: np.ndarray, departure: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Daily payments to the third country, flights and detention before the flight."""
+        config, days = self.config, self.days
+        payments = payments_on_dates(
+            config.fixed_payments, self.scenario.start_date, days, self.halt_time
+        )
         payments += timeline.per_day(relocated, days) * config.payment_per_relocation_gbp
         years = config.processing_years * DAYS_PER_YEAR
         paying_until = np.minimum(relocated + years, departure)
@@ -209,9 +208,13 @@ class Offshore(PolicyRuntime):
             when = np.sort(relocated)[threshold - 1]
             if when < days:
                 payments[int(when)] += config.threshold_payment_gbp
-        costs["offshore_payments"] = payments
-        costs["offshore_flights"] = (
-            timeline.per_day(relocated, days) * config.flight_cost_per_person_gbp
-        )
-        detained = timeline.stock(output.data["arrived"], relocated, days)[1:]
-        costs["offshore_detention"] = detained * config.detention_cost_per_day_gbp
+        detained = timeline.stock(arrived, relocated, days)[1:]
+        return {
+            "offshore_payments": payments,
+            "offshore_flights": timeline.per_day(relocated, days)
+            * config.flight_cost_per_person_gbp,
+            "offshore_detention": detained * config.detention_cost_per_day_gbp,
+        }
+
+
+OffshoreConfig.runtime = Offshore

@@ -21,23 +21,18 @@ start date.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from .. import schedules, timeline
-from ..population import HOUSEHOLD_CODES, ROUTE_CODES, Origin
-from ..queueing import Stage as Queue
-from ..queueing import at
-from ..schedules import NonNegativeSchedule
-from .base import DAYS_PER_MONTH, DAYS_PER_YEAR, PolicyConfig, PolicyOutput, PolicyRuntime, Stage
+from ..core import schedules, timeline
+from ..core.records import Origin
+from ..core.schedules import NonNegativeSchedule
+from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
+from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, Household, Route
+from .contract import Policy, PolicyConfig, PolicyOutput, Stay
 
-if TYPE_CHECKING:
-    from ..model import Pipeline
-
-Route = Literal["small_boat", "other_irregular", "in_country"]
-Household = Literal["single_adult", "family_member", "unaccompanied_child"]
 NEVER_ELIGIBLE = ("family_member", "unaccompanied_child")
 
 
@@ -76,7 +71,7 @@ class ReturnHubsConfig(PolicyConfig):
         1.0, ge=0, le=1, description="multiplier on the arrival rate of deterrence_routes"
     )
     deterrence_routes: list[Route] = Field(
-        default=["small_boat", "other_irregular", "in_country"], min_length=1
+        default=list(ROUTES), min_length=1
     )
 
     @field_validator("eligible_households")
@@ -91,12 +86,12 @@ class ReturnHubsConfig(PolicyConfig):
         return value
 
 
-class ReturnHubs(PolicyRuntime):
+class ReturnHubs(Policy):
     name = "return_hubs"
     config: ReturnHubsConfig
 
-    def __init__(self, config, scenario, streams, horizon) -> None:
-        super().__init__(config, scenario, streams, horizon)
+    def __init__(self, config, scenario, rng, horizon) -> None:
+        super().__init__(config, scenario, rng, horizon)
         self.households = {HOUSEHOLD_CODES[h] for h in config.eligible_households}
         self.routes = {ROUTE_CODES[r] for r in config.deterrence_routes}
         self.occupancy = 0
@@ -104,21 +99,20 @@ class ReturnHubs(PolicyRuntime):
         self.capacity = 0.0
         self.entered: dict[int, float] = {}  # joined the transfer queue
         self.begun: dict[int, float] = {}  # transfer started
-        self.stays: list[tuple[int, float, float, float, bool]] = []  # person, begun, in, out,
-        # brought back
+        # (person, transfer begun, arrived in hub, left, brought back)
+        self.stays: list[tuple[int, float, float, float, bool]] = []
 
     # ------------------------------------------------------------------ hooks
 
-    def arrival_multiplier(self, route: int, times: np.ndarray) -> np.ndarray:
+    def arrival_multiplier(self, candidates: Mapping[str, np.ndarray]) -> np.ndarray:
+        times = candidates["time"]
         factor = np.ones(len(times))
-        if route in self.routes:
-            factor[times >= self.start_time] = self.config.deterrence
+        deterred = (times >= self.start_time) & np.isin(candidates["route"], list(self.routes))
+        factor[deterred] = self.config.deterrence
         return factor
 
-    def start(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.queue = Queue(
-            pipeline.env,
+    def start(self) -> None:
+        self.queue = self.engine.queue(
             "hub_transfers",
             _Exponentials(self.rng),
             self.entered,
@@ -135,28 +129,28 @@ class ReturnHubs(PolicyRuntime):
         start = self.scenario.start_date
         action(float(schedules.value_at(schedule, start, 0.0)))
         for t, value in schedules.changes_within(schedule, start, self.horizon):
-            at(self.pipeline.env, t, lambda _e, v=value: action(v))
+            self.engine.schedule(t, action, value)
 
-    def on_are(self, pipeline: Pipeline, person: int, now: float) -> None:
-        if pipeline.household[person] not in self.households:
+    def on_are(self, person: int, now: float) -> None:
+        engine = self.engine
+        if engine.read("household")[person] not in self.households:
             return
-        if pipeline.origin[person] == Origin.POLICY_RETURN:
+        if engine.read("origin")[person] == Origin.POLICY_RETURN:
             return
         check = max(now + self.config.days_before_transfer, self.start_time)
         if check < self.horizon:
-            at(pipeline.env, check - now, self._check, person)
+            engine.schedule(check - now, self._check, person)
 
     # ------------------------------------------------------------------ the hub queue
 
-    def _check(self, event) -> None:
-        person = event._value
-        now = self.pipeline.env.now
-        if self.pipeline.awaiting_removal(person, now):
-            self.entered[person] = now
+    def _check(self, person: int) -> None:
+        engine = self.engine
+        if engine.awaiting_removal(person):
+            self.entered[person] = engine.now
             self.queue.push(person)
 
     def _still_waiting(self, person: int, now: float) -> bool:
-        return self.pipeline.awaiting_removal(person, now)
+        return self.engine.awaiting_removal(person)
 
     def _gate(self) -> None:
         room = self.occupancy + self.reserved < self.capacity
@@ -169,13 +163,13 @@ class ReturnHubs(PolicyRuntime):
         self._gate()
 
     def _begin(self, person: int, now: float) -> None:
-        self.pipeline.take_from_are(person, now, done=False)
+        self.engine.take_from_are(person, done=False)
         self.begun[person] = now
         self.reserved += 1
         self._gate()
 
     def _transferred(self, person: int, now: float) -> None:
-        self.pipeline.take_from_are(person, now, done=True)
+        self.engine.take_from_are(person, done=True)
         self.reserved -= 1
         self.occupancy += 1
         config = self.config
@@ -184,19 +178,19 @@ class ReturnHubs(PolicyRuntime):
         leaves = now + self.rng.standard_exponential() * mean
         self.stays.append((person, self.begun.pop(person), now, leaves, returned))
         if leaves < self.horizon:
-            at(self.pipeline.env, leaves - now, self._leave, (person, returned))
+            self.engine.schedule(leaves - now, self._leave, (person, returned))
         self._gate()
 
-    def _leave(self, event) -> None:
-        person, returned = event._value
+    def _leave(self, stay: tuple[int, bool]) -> None:
+        person, returned = stay
         self.occupancy -= 1
         if returned:
-            self.pipeline.return_to_are(person, self.pipeline.env.now)
+            self.engine.return_to_are(person)
         self._gate()
 
     # ------------------------------------------------------------------ after the run
 
-    def finish(self, records: dict[str, np.ndarray], horizon: float) -> PolicyOutput:
+    def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         if self.stays:
             people, begun, entered, left, returned = (
                 np.array(c) for c in zip(*self.stays, strict=True)
@@ -208,7 +202,7 @@ class ReturnHubs(PolicyRuntime):
         returned = returned.astype(bool)
         gone = left <= horizon
         return PolicyOutput(
-            stages={"in_hub": Stage(people.astype(np.int64), entered, left)},
+            stays={"in_hub": Stay(people.astype(np.int64), entered, left)},
             events={
                 "hub_transfers": entered,
                 "hub_onward_removals": left[~returned],
@@ -219,19 +213,19 @@ class ReturnHubs(PolicyRuntime):
                 "onward_removals": int((gone & ~returned).sum()),
                 "returns_to_uk": int((gone & returned).sum()),
             },
-            data={
-                "begun": begun,
-                "entered": entered,
-                "left": left,
-                "returned": returned,
-                "in_transfer": np.array(list(self.begun.values()), dtype=float),
+            costs=self._costs(entered, left, returned),
+            details={
+                "transfer_begun": begun,
+                "in_transfer_since": np.array(list(self.begun.values()), dtype=float),
             },
         )
 
-    def ledger(self, records, output, days, costs) -> None:
-        config = self.config
-        entered, left = output.data["entered"], output.data["left"]
-        returned = output.data["returned"]
+    def _costs(
+        self, entered: np.ndarray, left: np.ndarray, returned: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Daily hub running costs (per person-day, fixed, set-up), transfers and onward
+        removals."""
+        config, days = self.config, self.days
         in_hub = timeline.stock(entered, left, days)[1:]
         running = np.arange(days) >= self.start_time
         operation = in_hub * config.cost_per_person_day_gbp
@@ -239,10 +233,13 @@ class ReturnHubs(PolicyRuntime):
         start_day = int(np.ceil(self.start_time))
         if 0 <= start_day < days:
             operation[start_day] += config.setup_cost_gbp
-        costs["hub_operation"] = operation
-        costs["hub_transfers"] = timeline.per_day(entered, days) * (
-            config.transfer_cost_per_person_gbp
-        )
-        costs["hub_onward_removals"] = timeline.per_day(left[~returned], days) * (
-            config.onward_removal_cost_per_person_gbp
-        )
+        return {
+            "hub_operation": operation,
+            "hub_transfers": timeline.per_day(entered, days)
+            * config.transfer_cost_per_person_gbp,
+            "hub_onward_removals": timeline.per_day(left[~returned], days)
+            * config.onward_removal_cost_per_person_gbp,
+        }
+
+
+ReturnHubsConfig.runtime = ReturnHubs

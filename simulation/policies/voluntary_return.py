@@ -21,17 +21,15 @@ varied.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field
 
-from .. import timeline
-from ..population import DecisionOutcome, ExitOutcome
-from .base import DAYS_PER_YEAR, PolicyConfig, PolicyOutput, PolicyRuntime
-
-if TYPE_CHECKING:
-    from ..model import Pipeline
+from ..core import timeline
+from ..core.records import DecisionOutcome, ExitOutcome
+from ..core.units import DAYS_PER_YEAR
+from .contract import Policy, PolicyConfig, PolicyOutput
 
 
 class VoluntaryReturnConfig(PolicyConfig):
@@ -58,12 +56,12 @@ class VoluntaryReturnConfig(PolicyConfig):
     )
 
 
-class VoluntaryReturn(PolicyRuntime):
+class VoluntaryReturn(Policy):
     name = "voluntary_return"
     config: VoluntaryReturnConfig
 
-    def __init__(self, config, scenario, streams, horizon) -> None:
-        super().__init__(config, scenario, streams, horizon)
+    def __init__(self, config, scenario, rng, horizon) -> None:
+        super().__init__(config, scenario, rng, horizon)
         self.multiplier = (config.payment_gbp / config.reference_payment_gbp) ** config.elasticity
         self.pre_decision_rate = (
             config.pre_decision_departure_rate_per_year / DAYS_PER_YEAR * self.multiplier
@@ -75,27 +73,25 @@ class VoluntaryReturn(PolicyRuntime):
     def voluntary_departure_multiplier(self) -> list[tuple[float, float]]:
         return [(self.start_time, self.multiplier)]
 
-    def on_claims(self, pipeline: Pipeline, people: np.ndarray) -> None:
+    def on_claims(self, people: np.ndarray) -> None:
         if self.pre_decision_rate <= 0:
             return
-        columns = pipeline.population.columns
-        start = np.maximum(np.maximum(columns["t_claim"][people], 0.0), self.start_time)
+        engine = self.engine
+        start = np.maximum(np.maximum(engine.read("t_claim")[people], 0.0), self.start_time)
         leave = start + self.rng.standard_exponential(len(people)) / self.pre_decision_rate
-        sooner = leave < columns["t_dec_end"][people]
-        columns["t_dec_end"][people[sooner]] = leave[sooner]
+        sooner = engine.withdraw_claims_by(people, leave)
         self.leaving.update(zip(people[sooner].tolist(), leave[sooner].tolist(), strict=True))
 
-    def on_claim(self, pipeline: Pipeline, person: int, now: float) -> None:
+    def on_claim(self, person: int, now: float) -> None:
         if self.pre_decision_rate <= 0:
             return
         leave = max(now, self.start_time) + self.rng.standard_exponential() / (
             self.pre_decision_rate
         )
-        if leave < pipeline.t_dec_end[person]:
-            pipeline.t_dec_end[person] = leave
+        if self.engine.withdraw_claim_by(person, leave):
             self.leaving[person] = leave
 
-    def finish(self, records: dict[str, np.ndarray], horizon: float) -> PolicyOutput:
+    def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         people = np.array(list(self.leaving), dtype=np.int64)
         planned = np.array(list(self.leaving.values()), dtype=float)
         kept = (records["dec_outcome"][people] == DecisionOutcome.WITHDRAWN) & (
@@ -116,20 +112,26 @@ class VoluntaryReturn(PolicyRuntime):
                 "returns_before_decision": int((before <= horizon).sum()),
                 "departure_rate_multiplier": float(self.multiplier),
             },
-            data={"after": after_refusal, "before": before},
+            costs=self._costs(after_refusal, before),
         )
 
-    def ledger(self, records, output, days, costs) -> None:
-        config = self.config
+    def _costs(self, after: np.ndarray, before: np.ndarray) -> dict[str, np.ndarray]:
+        """Each return under the policy costs the payment, a flight and administration, in
+        place of the baseline's average cost of a voluntary return (credited back)."""
+        config, days = self.config, self.days
         per_return = (
             config.payment_gbp
             + config.flight_cost_per_person_gbp
             + config.administration_cost_per_person_gbp
         )
-        after = timeline.per_day(output.data["after"], days)
-        before = timeline.per_day(output.data["before"], days)
-        # These returns are paid under the policy instead of at the baseline's average cost.
-        costs["voluntary_return"] = costs["voluntary_return"] - after * (
-            self.scenario.costs.voluntary_return_cost_per_person_gbp
-        )
-        costs["voluntary_return_incentive"] = (after + before) * per_return
+        after = timeline.per_day(after, days)
+        before = timeline.per_day(before, days)
+        return {
+            "voluntary_return": -(
+                after * self.scenario.costs.voluntary_return_cost_per_person_gbp
+            ),
+            "voluntary_return_incentive": (after + before) * per_return,
+        }
+
+
+VoluntaryReturnConfig.runtime = VoluntaryReturn

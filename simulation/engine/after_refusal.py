@@ -1,0 +1,192 @@
+"""After refusal: people whose appeal rights are exhausted (ARE) and their ways out.
+
+On entering the ARE stock a person draws competing exits: voluntary departure (a hazard that
+may change on dates and that policies may multiply), further submissions (a new claim in the
+decision queue), absconding; with none of them they remain. The first exit drawn is written as
+the tentative outcome; a returnable person also joins the removal queue, and an enforced
+removal that comes first overwrites it (see :mod:`simulation.engine.removals`).
+
+The revolving door: a share of the people who depart voluntarily or are removed come back
+after a delay (exponential, with the given mean) as new claimants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from ..core.records import ExitOutcome, Origin
+from ..core.units import INF
+from .hazards import PiecewiseHazard
+from .queueing import Due, at, now
+
+_BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
+_REMAINS = int(ExitOutcome.REMAINS)
+_VOLUNTARY = int(ExitOutcome.VOLUNTARY)
+_FURTHER = int(ExitOutcome.FURTHER_SUBMISSION)
+_ABSCONDED = int(ExitOutcome.ABSCONDED)
+_POLICY = int(ExitOutcome.POLICY)
+_FURTHER_ORIGIN = int(Origin.FURTHER_SUBMISSION)
+_REENTRY_ORIGIN = int(Origin.REENTRY)
+
+#: claim_again(parent, origin, now): a new record for ``parent`` claims asylum now
+ClaimAgain = Callable[[int, int, float], int]
+#: hook(person, now) after a person's appeal rights are exhausted
+OnAre = Callable[[int, float], None]
+
+
+class AfterRefusal:
+    """The ARE stock in the UK: competing exits, further submissions and re-entry."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        mv: dict[str, memoryview],
+        horizon: float,
+        voluntary: PiecewiseHazard,
+        further_rate: float,
+        abscond_rate: float,
+        reentry_share: float,
+        reentry_mean_delay: float,
+        claim_again: ClaimAgain,
+        join_removal_queue: Callable[[int], None],
+    ) -> None:
+        self.env = env
+        self.horizon = horizon
+        self.voluntary = voluntary
+        self.further_rate = further_rate
+        self.abscond_rate = abscond_rate
+        self.reentry_share = reentry_share
+        self.reentry_delay = reentry_mean_delay
+        self.claim_again = claim_again
+        self.join_removal_queue = join_removal_queue
+        self.on_are: list[OnAre] = []
+        self.bind(mv)
+
+    def bind(self, mv: dict[str, memoryview]) -> None:
+        """Cache the record memoryviews (again after the population grows)."""
+        self.t_are = mv["t_are"]
+        self.t_exit = mv["t_exit"]
+        self.exit_outcome = mv["exit_outcome"]
+        self.returnable = mv["returnable"]
+        self.e_voluntary = mv["e_voluntary"]
+        self.e_further = mv["e_further"]
+        self.e_abscond = mv["e_abscond"]
+        self.u_reentry = mv["u_reentry"]
+        self.e_reentry = mv["e_reentry"]
+
+    # ------------------------------------------------------------------ entering ARE
+
+    def enter(self, person: int, now: float) -> None:
+        """Appeal rights exhausted: draw the competing exits, join the removal queue."""
+        self.t_are[person] = now
+        exit_time = self.voluntary.time_of(now, self.e_voluntary[person])
+        outcome = _VOLUNTARY if exit_time < INF else _REMAINS
+        if self.further_rate > 0:
+            t = now + self.e_further[person] / self.further_rate
+            if t < exit_time:
+                exit_time, outcome = t, _FURTHER
+        if self.abscond_rate > 0:
+            t = now + self.e_abscond[person] / self.abscond_rate
+            if t < exit_time:
+                exit_time, outcome = t, _ABSCONDED
+        self.t_exit[person] = exit_time
+        self.exit_outcome[person] = outcome
+        if exit_time < self.horizon:
+            if outcome == _FURTHER:
+                self._later(exit_time - now, self._further_submission, person)
+            elif outcome == _VOLUNTARY and self.u_reentry[person] < self.reentry_share:
+                delay = exit_time - now + self._reentry_delay(person)
+                self._later(delay, self._return_after_departure, person)
+        if self.returnable[person]:
+            self.join_removal_queue(person)
+        for hook in self.on_are:
+            hook(person, now)
+
+    def enter_at_start(self, columns: dict[str, np.ndarray], people: np.ndarray) -> None:
+        """:meth:`enter` at time 0 for the starting ARE stock, vectorised (the removal queue
+        is loaded with them separately)."""
+        zero = np.zeros(len(people))
+
+        def draws(name: str) -> np.ndarray:
+            return columns[name][people].astype(float)
+
+        candidates = [
+            (self.voluntary.times_of(zero, draws("e_voluntary")), _VOLUNTARY),
+            (_hazard_times(draws("e_further"), self.further_rate), _FURTHER),
+            (_hazard_times(draws("e_abscond"), self.abscond_rate), _ABSCONDED),
+        ]
+        exit_time = np.full(len(people), INF)
+        outcome = np.full(len(people), _REMAINS, dtype=np.int8)
+        for times, code in candidates:
+            sooner = times < exit_time
+            exit_time[sooner] = times[sooner]
+            outcome[sooner] = code
+        columns["t_are"][people] = 0.0
+        columns["t_exit"][people] = exit_time
+        columns["exit_outcome"][people] = outcome
+        within = exit_time < self.horizon
+        for person in people[within & (outcome == _FURTHER)].tolist():
+            self._later(self.t_exit[person], self._further_submission, person)
+        leaving = within & (outcome == _VOLUNTARY)
+        leaving &= columns["u_reentry"][people] < self.reentry_share
+        for person in people[leaving].tolist():
+            delay = self.t_exit[person] + self._reentry_delay(person)
+            self._later(delay, self._return_after_departure, person)
+        for hook in self.on_are:
+            for person in people.tolist():
+                hook(person, 0.0)
+
+    # ------------------------------------------------------------------ who is here
+
+    def still_in_uk(self, person: int, now: float) -> bool:
+        """In the ARE stock at ``now`` (possibly being removed), not taken by a policy."""
+        return self.t_exit[person] > now and self.exit_outcome[person] != _POLICY
+
+    def awaiting_removal(self, person: int, now: float) -> bool:
+        """In the ARE stock in the UK at ``now`` and nobody is acting on them."""
+        return self.t_exit[person] > now and self.exit_outcome[person] not in (
+            _BEING_REMOVED,
+            _POLICY,
+        )
+
+    def take_out(self, person: int, now: float, done: bool) -> None:
+        """A policy takes ``person`` out of the ARE stock: pending until ``done``."""
+        self.t_exit[person] = now if done else INF
+        self.exit_outcome[person] = _POLICY
+
+    # ------------------------------------------------------------------ the revolving door
+
+    def after_removal(self, person: int) -> None:
+        """``person`` was removed now: a share come back after a delay."""
+        if self.u_reentry[person] < self.reentry_share:
+            self._later(self._reentry_delay(person), self._return_after_removal, person)
+
+    def _reentry_delay(self, person: int) -> float:
+        return self.e_reentry[person] * self.reentry_delay
+
+    def _later(self, delay: float, action: Callable[[Due], None], person: int) -> None:
+        if now(self.env) + delay < self.horizon:
+            at(self.env, delay, action, person)
+
+    def _further_submission(self, event: Due) -> None:
+        person = event.value
+        if self.exit_outcome[person] == _FURTHER:  # not removed first
+            self.claim_again(person, _FURTHER_ORIGIN, now(self.env))
+
+    def _return_after_departure(self, event: Due) -> None:
+        person = event.value
+        if self.exit_outcome[person] == _VOLUNTARY:  # not removed before departing
+            self.claim_again(person, _REENTRY_ORIGIN, now(self.env))
+
+    def _return_after_removal(self, event: Due) -> None:
+        self.claim_again(event.value, _REENTRY_ORIGIN, now(self.env))
+
+
+def _hazard_times(exposure: np.ndarray, rate: float) -> np.ndarray:
+    if rate <= 0:
+        return np.full(len(exposure), INF)
+    with np.errstate(over="ignore"):
+        return exposure / rate

@@ -1,0 +1,159 @@
+"""New arrivals: a Poisson stream per route whose monthly rate changes on given dates.
+
+The whole stream of the run is drawn before the run starts, vectorised: per route and per
+period of constant rate, a Poisson number of arrivals at uniform times. Each arrival carries
+one uniform number ``u`` that decides both whether it happens at all when a policy scales the
+rate down (deterrence: it arrives if ``u < multiplier``) and whether the person claims asylum
+(``u < multiplier * claim_share``). A policy's multiplier may depend on each candidate's time,
+route, nationality group and household. Scaling a rate therefore removes arrivals from the same
+stream rather than drawing a new one, which keeps policy comparisons paired.
+
+Attributes and per-person draws are made for every candidate arrival before thinning, so a
+person who arrives under two policies is the same person, with the same fate-deciding draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import schedules
+from ..core.records import DRAWS
+from ..core.units import DAYS_PER_MONTH
+from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, UNACCOMPANIED_CHILD
+from ..inputs.scenario import Scenario
+from .population import draw_block
+
+#: multiplier(candidates) -> factor in [0, 1] on each candidate arrival; the candidates are
+#: read-only arrays "time" (days), "route", "group" and "household" (codes).
+RateMultiplier = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+
+
+@dataclass
+class ArrivalStream:
+    """Claimants of the run in time order, with everything drawn for them."""
+
+    columns: dict[str, np.ndarray]  # record columns for the claimants
+    arrivals_by_day: dict[str, np.ndarray]  # people arriving per day per route (claim or not)
+
+    @property
+    def count(self) -> int:
+        return len(self.columns["t_claim"])
+
+
+def _poisson_times(
+    rate_schedule: schedules.ScheduleValue,
+    scenario: Scenario,
+    horizon: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    times, values = schedules.steps(rate_schedule, scenario.start_date)
+    starts = np.clip(times, 0, horizon)
+    ends = np.clip(np.append(times[1:], np.inf), 0, horizon)
+    per_day = values / DAYS_PER_MONTH
+    counts = rng.poisson(per_day * (ends - starts))
+    offsets = rng.random(int(counts.sum()))
+    lengths = np.repeat(ends - starts, counts)
+    return np.sort(np.repeat(starts, counts) + offsets * lengths)
+
+
+def categorical(rng: np.random.Generator, shares: np.ndarray, n: int) -> np.ndarray:
+    """``n`` draws of category indices with probabilities ``shares`` (by inversion)."""
+    cumulative = np.cumsum(shares)
+    cumulative[-1] = 1.0
+    return np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int8)
+
+
+def draw_attributes(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    route: np.ndarray,
+    group_shares: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Nationality group, household, support need and returnability for each person."""
+    n = len(route)
+    groups = list(scenario.nationality_groups.values())
+    if group_shares is None:
+        group_shares = np.array([g.share for g in groups])
+    group = categorical(rng, group_shares, n)
+    households = scenario.households
+    household = categorical(
+        rng, np.array([getattr(households, name) for name in HOUSEHOLD_CODES]), n
+    )
+    support_share = np.array([getattr(scenario.arrivals, r).support_share for r in ROUTES])
+    supported = (rng.random(n) < support_share[route]) & (household != UNACCOMPANIED_CHILD)
+    returnable_share = np.array([g.returnable_share for g in groups])
+    returnable = rng.random(n) < returnable_share[group]
+    return {
+        "route": route.astype(np.int8),
+        "group": group,
+        "household": household,
+        "supported": supported.astype(np.int8),
+        "returnable": returnable.astype(np.int8),
+    }
+
+
+def generate(
+    scenario: Scenario,
+    streams,
+    horizon: float,
+    multiplier: RateMultiplier | None = None,
+) -> ArrivalStream:
+    """Draw the run's arrivals and their claimants."""
+    rng = streams["arrivals"]
+    times_by_route = []
+    for name in ROUTES:
+        times_by_route.append(
+            _poisson_times(getattr(scenario.arrivals, name).rate_per_month, scenario, horizon, rng)
+        )
+    times = np.concatenate(times_by_route)
+    route = np.concatenate(
+        [
+            np.full(len(t), ROUTE_CODES[name], np.int8)
+            for name, t in zip(ROUTES, times_by_route, strict=True)
+        ]
+    )
+    order = np.argsort(times, kind="stable")
+    times, route = times[order], route[order]
+    u = rng.random(len(times))
+    attributes = draw_attributes(scenario, streams["attributes"], route)
+    factor = np.ones(len(times))
+    if multiplier is not None:
+        factor = multiplier(_read_only(time=times, **attributes))
+    claim_share = np.empty(len(times))
+    for name in ROUTES:
+        mask = route == ROUTE_CODES[name]
+        claim_share[mask] = schedules.value_at(
+            getattr(scenario.arrivals, name).claim_share, scenario.start_date, times[mask]
+        )
+    arrived = u < factor
+    claims = u < factor * claim_share
+
+    # Everything is drawn for every candidate, so thinning keeps each person's own draws;
+    # each purpose's block is cut down to the claimants at once to keep memory low.
+    columns = {name: values[claims] for name, values in attributes.items()}
+    del attributes
+    for purpose, names in DRAWS.items():
+        block = draw_block({purpose: streams[purpose]}, len(times), names)
+        columns.update({name: values[claims] for name, values in block.items()})
+    columns["t_claim"] = times[claims]
+
+    days = int(np.ceil(horizon))
+    arrivals_by_day = {
+        name: np.bincount(
+            times[arrived & (route == ROUTE_CODES[name])].astype(np.int64), minlength=days
+        )[:days]
+        for name in ROUTES
+    }
+    return ArrivalStream(columns=columns, arrivals_by_day=arrivals_by_day)
+
+
+def _read_only(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+    views = {}
+    for name, values in arrays.items():
+        view = values.view()
+        view.flags.writeable = False
+        views[name] = view
+    return views

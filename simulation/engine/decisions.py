@@ -1,0 +1,183 @@
+"""Initial decisions: caseworkers serve one queue of claims.
+
+A claim joins the queue when it is made (claims of the starting stock at the start date, in
+the order they were made). While waiting, the claimant may withdraw: a competing risk drawn on
+entry and written as the tentative outcome, overwritten if a caseworker gets there first. A
+decided claim is granted with its nationality group's grant rate at that date, else refused
+and handed to the appeal stage.
+
+The queue can give claims made before a cut-off date priority until a given date (the 2023
+"legacy backlog"). With one queue and no priority, idle caseworkers book the next known
+claims ahead (see :mod:`simulation.engine.queueing`): the same decisions at the same times,
+with fewer events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from ..core.records import DecisionOutcome, Origin
+from ..core.units import INF
+from .queueing import Queue
+
+_PENDING = int(DecisionOutcome.PENDING)
+_WITHDRAWN = int(DecisionOutcome.WITHDRAWN)
+_DIVERTED = int(DecisionOutcome.DIVERTED)
+_GRANTED = int(DecisionOutcome.GRANTED)
+_REFUSED = int(DecisionOutcome.REFUSED)
+_REENTRY_ORIGIN = int(Origin.REENTRY)
+
+#: hook(person, now) -> True if a policy takes the person out of the UK system on arrival
+DivertOne = Callable[[int, float], bool]
+#: hook(person, now) after a claim joins the queue during the run
+OnClaim = Callable[[int, float], None]
+
+
+class DecisionStage:
+    """The initial-decision queue and what happens when a claim is decided."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        mv: dict[str, memoryview],
+        groups: int,
+        withdrawal_rate: float,
+        refused: Callable[[int, float], None],
+    ) -> None:
+        self.withdrawal_rate = withdrawal_rate
+        self.refused = refused
+        self.grant_rate = [0.0] * groups
+        self.later_claims_tier = 0
+        self.divert_one: list[DivertOne] = []
+        self.on_claim: list[OnClaim] = []
+        self.queue = Queue(
+            env,
+            "decisions",
+            mv["work_decision"],
+            mv["t_claim"],
+            self._still_claiming,
+            self._start,
+            self._decided,
+            tiers=2,
+        )
+        self.bind(mv)
+
+    def bind(self, mv: dict[str, memoryview]) -> None:
+        """Cache the record memoryviews (again after the population grows)."""
+        self.t_claim = mv["t_claim"]
+        self.t_dec_start = mv["t_dec_start"]
+        self.t_dec_end = mv["t_dec_end"]
+        self.dec_outcome = mv["dec_outcome"]
+        self.u_grant = mv["u_grant"]
+        self.e_withdraw = mv["e_withdraw"]
+        self.group = mv["group"]
+        self.queue.bind(mv["work_decision"], mv["t_claim"])
+
+    # ------------------------------------------------------------------ set-up
+
+    def set_grant_rate(self, group: int, rate: float) -> None:
+        self.grant_rate[group] = rate
+
+    def tentative_withdrawals(self, columns: dict[str, np.ndarray], claimants: np.ndarray) -> None:
+        """Claims joining the queue: withdrawal at its drawn time, unless decided first."""
+        t_claim = columns["t_claim"]
+        if self.withdrawal_rate > 0:
+            start = np.maximum(t_claim[claimants], 0.0)
+            with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
+                waited = columns["e_withdraw"][claimants].astype(float) / self.withdrawal_rate
+            columns["t_dec_end"][claimants] = start + waited
+        else:
+            columns["t_dec_end"][claimants] = INF
+        columns["dec_outcome"][claimants] = _WITHDRAWN
+
+    def load(
+        self,
+        claimants: np.ndarray,
+        t_claim: np.ndarray,
+        priority_before: float | None,
+        priority_until: float | None,
+        at: Callable[[float, Callable, object], None],
+    ) -> None:
+        """Queue the claims known before the run, with a priority tier if one is set.
+
+        Tier 0 holds claims with priority (made before ``priority_before``), tier 1 the rest;
+        from ``priority_until`` on they are served as one queue.
+        """
+        queue = self.queue
+        cutoff = INF if priority_before is None else priority_before
+        first = claimants[t_claim[claimants] < cutoff]
+        if priority_before is not None and len(first):
+            rest = claimants[~(t_claim[claimants] < cutoff)]
+            queue.preload(first, t_claim[first], tier=0)
+            queue.preload(rest, t_claim[rest], tier=1)
+            self.later_claims_tier = 1
+            queue.set_order([[0], [1]])
+            if priority_until is not None:
+                at(max(priority_until, 0.0), queue.set_order, [[0, 1]])
+        else:
+            queue.preload(claimants, t_claim[claimants], tier=0)
+            self.later_claims_tier = 0
+            queue.set_order([[0]])
+
+    def book_ahead(self, change_times: list[float]) -> None:
+        """With one first-come-first-served queue, idle caseworkers book known claims."""
+        if self.later_claims_tier == 0:
+            self.queue.allow_reservations(change_times, self._save_claim, self._restore_claim)
+
+    # ------------------------------------------------------------------ the queue
+
+    def _still_claiming(self, person: int, now: float) -> bool:
+        return self.t_dec_end[person] > now
+
+    def _start(self, person: int, now: float) -> None:
+        self.t_dec_start[person] = now
+        self.t_dec_end[person] = INF
+        self.dec_outcome[person] = _PENDING
+
+    def _save_claim(self, person: int) -> float:
+        return self.t_dec_end[person]
+
+    def _restore_claim(self, person: int, tentative_end: float) -> None:
+        self.t_dec_start[person] = np.nan
+        self.t_dec_end[person] = tentative_end
+        self.dec_outcome[person] = _WITHDRAWN
+
+    def _decided(self, person: int, now: float) -> None:
+        self.t_dec_end[person] = now
+        if self.u_grant[person] < self.grant_rate[self.group[person]]:
+            self.dec_outcome[person] = _GRANTED
+            return
+        self.dec_outcome[person] = _REFUSED
+        self.refused(person, now)
+
+    # ------------------------------------------------------------------ claims during the run
+
+    def claim(self, person: int, origin: int, now: float) -> None:
+        """``person`` (a new record) claims now and joins the queue, unless diverted."""
+        self.t_claim[person] = now
+        if origin == _REENTRY_ORIGIN:
+            for hook in self.divert_one:
+                if hook(person, now):
+                    self.dec_outcome[person] = _DIVERTED
+                    self.t_dec_end[person] = now
+                    return
+        if self.withdrawal_rate > 0:
+            self.t_dec_end[person] = now + self.e_withdraw[person] / self.withdrawal_rate
+        else:
+            self.t_dec_end[person] = INF
+        self.dec_outcome[person] = _WITHDRAWN
+        for hook in self.on_claim:
+            hook(person, now)
+        self.queue.push(person, self.later_claims_tier)
+
+    # ------------------------------------------------------------------ verbs for policies
+
+    def leave_one_by(self, person: int, time: float) -> bool:
+        """The claim is withdrawn at ``time`` if that comes before its tentative end."""
+        if time < self.t_dec_end[person]:
+            self.t_dec_end[person] = time
+            return True
+        return False

@@ -1,0 +1,326 @@
+"""The pipeline: the stages of the asylum system wired together for one replication.
+
+    arrivals -> initial-decision queue (caseworkers; withdrawals while waiting)   decisions.py
+      grant -> leaves the asylum system (support for the move-on period)
+      refuse -> appeal? -> tribunal queue (judges) -> allowed: grant              appeals.py
+                                                  -> dismissed: ARE
+             -> no appeal: ARE
+    ARE (appeal rights exhausted) -> enforced removal (capacity, returnable only)  removals.py
+      or the first of voluntary departure, further submissions (a new claim),     after_refusal.py
+      absconding; or remains in the UK. A share of those removed or departed come back.
+
+Events happen only where capacity and queues interact: service completions in the three
+queues, plus further submissions and returns, which create new claims. Everything else is a
+competing risk drawn when a person enters a stage and written as a tentative outcome, then
+overwritten if a queue event comes first. Accommodation, series and costs are computed from the
+records after the run (:mod:`.accommodation`, :mod:`simulation.outputs`).
+
+This module only builds and wires: which stage hands a person to which, the dated changes of
+capacity and rates, and the policies' hooks (each policy sees the engine only through
+:class:`.policy_view.PolicyView`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from ..core import schedules
+from ..core.records import DRAWS, AppealOutcome, DecisionOutcome, Origin
+from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR, per_day
+from ..inputs.scenario import Scenario
+from . import arrivals, start_state
+from .after_refusal import AfterRefusal
+from .appeals import AppealStage
+from .decisions import DecisionStage
+from .hazards import PiecewiseHazard
+from .policy_view import PolicyView
+from .population import Population, draw_block
+from .queueing import at, events_scheduled
+from .removals import RemovalStage
+from .rng import RandomStreams
+
+_DIVERTED = int(DecisionOutcome.DIVERTED)
+_APPEAL_PENDING = int(AppealOutcome.PENDING)
+_NEW_CLAIM = int(Origin.NEW_CLAIM)
+_POLICY_RETURN = int(Origin.POLICY_RETURN)
+#: attributes a new record for a returning person keeps from the old one
+INHERITED = ("route", "group", "household", "supported", "returnable")
+
+
+@dataclass
+class RunRecords:
+    """What one simulation leaves behind: the records and the facts needed to read them.
+
+    ``policy_outputs`` is what each policy reported when the run ended (plain data: its
+    stays, events, summary counts and daily costs), by policy name.
+    """
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    horizon: float
+    records: dict[str, np.ndarray]
+    arrivals_by_day: dict[str, np.ndarray]
+    events: int
+    wall_seconds: float
+    policy_outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Pipeline:
+    """The stages wired together; one instance simulates one replication.
+
+    ``policies`` are runtime objects with the hooks of
+    :class:`simulation.policies.contract.Policy`; the engine calls only the hooks each one
+    overrides, so with no policies it runs exactly the core model.
+    """
+
+    def __init__(
+        self, scenario: Scenario, streams: RandomStreams, policies: Sequence[Any] = ()
+    ) -> None:
+        self.scenario = scenario
+        self.horizon = float(scenario.horizon_days)
+        self.env = simpy.Environment()
+        self.policies = list(policies)
+        hooked = {id(p): set(p.hooks()) for p in self.policies}
+
+        def using(hook: str) -> list[Any]:
+            return [p for p in self.policies if hook in hooked[id(p)]]
+
+        multipliers = [p.arrival_multiplier for p in using("arrival_multiplier")]
+
+        def combined_multiplier(candidates: Mapping[str, np.ndarray]) -> np.ndarray:
+            factor = np.ones(len(candidates["time"]))
+            for multiplier in multipliers:
+                factor *= multiplier(candidates)
+            return factor
+
+        stock = start_state.build(scenario, streams["initial_state"])
+        stream = arrivals.generate(
+            scenario, streams, self.horizon, combined_multiplier if multipliers else None
+        )
+        self.arrivals_by_day = stream.arrivals_by_day
+        n_stock = len(stock["u_grant"])
+        claims = dict(stream.columns)
+        claims["origin"] = np.full(stream.count, _NEW_CLAIM, np.int8)
+        dynamic = streams["dynamic"]
+        self.population = Population(
+            [stock, claims],
+            spare=max(1024, stream.count // 4),
+            fill_draws=lambda n: draw_block({p: dynamic for p in DRAWS}, n),
+        )
+        del stock, claims, stream
+
+        sc = scenario
+        steps = [
+            step
+            for p in using("voluntary_departure_multiplier")
+            for step in p.voluntary_departure_multiplier()
+        ]
+        times, rates = schedules.steps(
+            sc.after_refusal.voluntary_departure_rate_per_year, sc.start_date
+        )
+        mv = self.population.mv
+        groups = len(sc.nationality_groups)
+        self.after_refusal = AfterRefusal(
+            self.env,
+            mv,
+            self.horizon,
+            voluntary=PiecewiseHazard.from_schedule(times, rates / DAYS_PER_YEAR, steps),
+            further_rate=per_day(sc.after_refusal.further_submission_rate_per_year),
+            abscond_rate=per_day(sc.after_refusal.absconding_rate_per_year),
+            reentry_share=sc.after_refusal.reentry_share,
+            reentry_mean_delay=sc.after_refusal.reentry_mean_delay_days,
+            claim_again=self.claim_again,
+            join_removal_queue=self._join_removal_queue,
+        )
+        self.appeals = AppealStage(self.env, mv, groups, self.after_refusal.enter)
+        self.decisions = DecisionStage(
+            self.env,
+            mv,
+            groups,
+            per_day(sc.decisions.withdrawal_rate_per_year),
+            self.appeals.refused,
+        )
+        self.removals = RemovalStage(
+            self.env, mv, self.after_refusal.still_in_uk, self.after_refusal.after_removal
+        )
+        self._bind()
+        self.population.on_move.append(self._bind)
+
+        self.view = PolicyView(self)
+        for policy in self.policies:
+            policy.attach(self.view)
+        self.decisions.divert_one = [p.divert_one for p in using("divert_one")]
+        self.decisions.on_claim = [p.on_claim for p in using("on_claim")]
+        self.after_refusal.on_are = [p.on_are for p in using("on_are")]
+
+        new_claims = np.arange(n_stock, self.population.size)
+        columns = self.population.columns
+        for policy in using("divert"):
+            policy.divert(new_claims[columns["dec_outcome"][new_claims] != _DIVERTED])
+        self._load_stocks(n_stock, [p.on_claims for p in using("on_claims")])
+        self._schedule_parameters()
+        self.decisions.book_ahead(
+            [
+                t
+                for schedule in (
+                    sc.decisions.caseworkers_fte,
+                    sc.decisions.decisions_per_fte_per_month,
+                )
+                for t, _ in schedules.changes_within(schedule, sc.start_date, self.horizon)
+            ]
+        )
+        self.started = True
+        for policy in using("start"):
+            policy.start()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _bind(self) -> None:
+        """Point every stage at the record arrays (again after the population grows)."""
+        mv = self.population.mv
+        for name in INHERITED + ("origin", "parent"):
+            setattr(self, name, mv[name])
+        for stage in (self.decisions, self.appeals, self.after_refusal, self.removals):
+            stage.bind(mv)
+
+    def _join_removal_queue(self, person: int) -> None:
+        self.removals.join(person)
+
+    def _at(self, t: float, action: Callable[[Any], None], value: Any) -> None:
+        at(self.env, t, lambda _event: action(value))
+
+    def _load_stocks(self, n_stock: int, on_claims: list[Callable[[np.ndarray], None]]) -> None:
+        columns = self.population.columns
+        size = self.population.size
+        origin = columns["origin"][:size]
+        waiting = np.flatnonzero(origin == Origin.STOCK_AWAITING)
+        new = np.arange(n_stock, size)
+        new = new[columns["dec_outcome"][new] != _DIVERTED]
+        claimants = np.concatenate([waiting, new])
+        self.decisions.tentative_withdrawals(columns, claimants)
+        for hook in on_claims:
+            hook(claimants)
+        decisions = self.scenario.decisions
+        self.decisions.load(
+            claimants,
+            columns["t_claim"],
+            self._day(decisions.priority_claims_before),
+            self._day(decisions.priority_until),
+            self._at,
+        )
+
+        appeal = np.flatnonzero(origin == Origin.STOCK_APPEAL)
+        columns["t_app_end"][appeal] = np.inf
+        columns["app_outcome"][appeal] = _APPEAL_PENDING
+        self.appeals.queue.preload(appeal, columns["t_app_start"][appeal])
+
+        are = np.flatnonzero(origin == Origin.STOCK_ARE)
+        self.after_refusal.enter_at_start(columns, are)
+        self.removals.load_stock(are[columns["returnable"][are] == 1])
+
+    def _day(self, when) -> float | None:
+        return None if when is None else float((when - self.scenario.start_date).days)
+
+    def _schedule_parameters(self) -> None:
+        """Set every time-varying parameter now and schedule its changes."""
+        sc = self.scenario
+        ppc = sc.people_per_case
+
+        def plan(schedule, action, transform=float) -> None:
+            action(transform(schedules.value_at(schedule, sc.start_date, 0.0)))
+            for t, value in schedules.changes_within(schedule, sc.start_date, self.horizon):
+                self._at(t, action, transform(value))
+
+        decisions, appeals = self.decisions.queue, self.appeals.queue
+        plan(sc.decisions.caseworkers_fte, decisions.set_servers, lambda v: int(round(v)))
+        plan(
+            sc.decisions.decisions_per_fte_per_month,
+            decisions.set_rate,
+            lambda v: float(v) * ppc / DAYS_PER_MONTH,
+        )
+        plan(sc.appeals.judges_fte, appeals.set_servers, lambda v: int(round(v)))
+        plan(
+            sc.appeals.determinations_per_judge_per_day,
+            appeals.set_rate,
+            lambda v: float(v) * ppc,
+        )
+        plan(sc.appeals.lodged_share, self.appeals.set_lodged_share)
+        plan(sc.after_refusal.enforced_removals_per_month, self.removals.set_capacity)
+        for index, group in enumerate(sc.nationality_groups.values()):
+            plan(group.grant_rate, lambda v, i=index: self.decisions.set_grant_rate(i, v))
+            plan(
+                group.appeal_allowed_rate,
+                lambda v, i=index: self.appeals.set_allowed_rate(i, v),
+            )
+
+    # ------------------------------------------------------------------ new records
+
+    def _child(self, parent: int, origin: int) -> int:
+        """A new record continuing ``parent``'s attributes."""
+        child, _moved = self.population.add(1)
+        for name in INHERITED:
+            view = getattr(self, name)
+            view[child] = view[parent]
+        self.origin[child] = origin
+        self.parent[child] = parent
+        return child
+
+    def claim_again(self, parent: int, origin: int, now: float) -> int:
+        """A new record for ``parent`` claiming again now; it joins the decision queue."""
+        child = self._child(parent, origin)
+        self.decisions.claim(child, origin, now)
+        return child
+
+    def return_to_are(self, parent: int, now: float) -> int:
+        """A new record for ``parent``, brought back to the UK by a policy, at ARE."""
+        child = self._child(parent, _POLICY_RETURN)
+        self.after_refusal.enter(child, now)
+        return child
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> None:
+        self.env.run(until=self.horizon)
+
+
+def run_pipeline(
+    scenario: Scenario,
+    streams: RandomStreams,
+    policies: Sequence[Any] = (),
+    started: float | None = None,
+) -> RunRecords:
+    """Build the pipeline on ``streams``, run it, and collect records and policy reports."""
+    started = time.perf_counter() if started is None else started
+    pipeline = Pipeline(scenario, streams, policies)
+    pipeline.run()
+    events = events_scheduled(pipeline.env)
+    records = pipeline.population.finished()
+    readable = _read_only(records)
+    outputs = {p.name: p.finish(readable, pipeline.horizon) for p in pipeline.policies}
+    return RunRecords(
+        scenario=scenario,
+        seed=streams.seed,
+        replication=streams.replication,
+        horizon=pipeline.horizon,
+        records=records,
+        arrivals_by_day=pipeline.arrivals_by_day,
+        events=events,
+        wall_seconds=time.perf_counter() - started,
+        policy_outputs=outputs,
+    )
+
+
+def _read_only(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    views = {}
+    for name, column in records.items():
+        view = column.view()
+        view.flags.writeable = False
+        views[name] = view
+    return views

@@ -1,0 +1,137 @@
+"""What a policy sees of a running simulation: read-only records and a few verbs.
+
+A policy never holds the pipeline, the SimPy environment or a writable record column. It gets
+this view (the engine side of :class:`simulation.policies.contract.Engine`) and acts only
+through its verbs: divert claimants on arrival, bring a claim's withdrawal forward, schedule a
+call, open a queue of its own, take a person out of the ARE stock and bring one back, make a
+person removable. Every verb keeps the engine's records consistent, so a policy cannot leave
+a person in two states at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..core.records import READABLE_BY_POLICIES, DecisionOutcome
+from .queueing import Due, Queue, at, now
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+_DIVERTED = int(DecisionOutcome.DIVERTED)
+
+
+class PolicyView:
+    """The engine as a policy may use it; see the module docstring."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._population = pipeline.population
+        self._views: dict[str, np.ndarray] = {}
+        self._viewed_size = -1
+        self.horizon = pipeline.horizon
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def now(self) -> float:
+        """Days since the start date."""
+        return now(self._pipeline.env)
+
+    @property
+    def started(self) -> bool:
+        """True once the run is under way (verbs for claims known in advance are closed)."""
+        return getattr(self._pipeline, "started", False)
+
+    def read(self, column: str) -> np.ndarray:
+        """A read-only view of one record column (attributes, times, outcomes), one entry
+        per record made so far; index it by record."""
+        population = self._population
+        if population.size != self._viewed_size:
+            self._views.clear()
+            self._viewed_size = population.size
+        view = self._views.get(column)
+        if view is None:
+            if column not in READABLE_BY_POLICIES:
+                raise KeyError(
+                    f"policies cannot read {column!r}; readable: {', '.join(READABLE_BY_POLICIES)}"
+                )
+            view = population.columns[column][: population.size].view()
+            view.flags.writeable = False
+            self._views[column] = view
+        return view
+
+    # ------------------------------------------------------------------ verbs
+
+    def divert(self, people: np.ndarray) -> None:
+        """Take new claimants known before the run out of the UK system on arrival (the
+        policy keeps track of them from then on)."""
+        self._before_run("divert")
+        columns = self._population.columns
+        columns["dec_outcome"][people] = _DIVERTED
+        columns["t_dec_end"][people] = columns["t_claim"][people]
+
+    def withdraw_claims_by(self, people: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Claims known before the run are withdrawn at ``times`` where that comes before
+        their decision or earlier withdrawal as drawn so far; returns which ones."""
+        self._before_run("withdraw_claims_by")
+        t_dec_end = self._population.columns["t_dec_end"]
+        sooner = times < t_dec_end[people]
+        t_dec_end[people[sooner]] = times[sooner]
+        return sooner
+
+    def withdraw_claim_by(self, person: int, time: float) -> bool:
+        """A claim made during the run is withdrawn at ``time`` if that comes first."""
+        return self._pipeline.decisions.leave_one_by(person, time)
+
+    def schedule(self, delay: float, action: Callable[[Any], None], value: Any = None) -> None:
+        """Call ``action(value)`` after ``delay`` days."""
+        at(self._pipeline.env, delay, _call, (action, value))
+
+    def queue(
+        self,
+        name: str,
+        work: Any,
+        entry_time: Any,
+        still_waiting: Callable[[int, float], bool],
+        begin: Callable[[int, float], None],
+        finish: Callable[[int, float], None],
+    ) -> Queue:
+        """A queue of the policy's own, served by a pool of servers (see
+        :class:`simulation.engine.queueing.Queue`): ``work[person]`` is a unit of service,
+        ``entry_time[person]`` the time the person joined."""
+        return Queue(self._pipeline.env, name, work, entry_time, still_waiting, begin, finish)
+
+    def awaiting_removal(self, person: int) -> bool:
+        """True if ``person`` is in the ARE stock in the UK and nobody is acting on them."""
+        return self._pipeline.after_refusal.awaiting_removal(person, self.now)
+
+    def take_from_are(self, person: int, done: bool) -> None:
+        """Take ``person`` out of the UK ARE stock now: pending until ``done``."""
+        self._pipeline.after_refusal.take_out(person, self.now, done)
+
+    def return_to_are(self, person: int) -> int:
+        """Bring ``person`` back to the UK ARE stock now, as a new record; returns it."""
+        return self._pipeline.return_to_are(person, self.now)
+
+    def make_returnable(self, person: int) -> None:
+        """From now on ``person`` can be removed to their country: a person in the ARE stock
+        whom nobody is acting on joins the removal queue."""
+        pipeline = self._pipeline
+        if pipeline.returnable[person]:
+            return
+        pipeline.returnable[person] = 1
+        if self.started and self.awaiting_removal(person):
+            pipeline.removals.join(person)
+
+    def _before_run(self, verb: str) -> None:
+        if self.started:
+            raise RuntimeError(f"{verb} is for claims known before the run")
+
+
+def _call(event: Due) -> None:
+    action, value = event.value
+    action(value)

@@ -1,0 +1,315 @@
+"""A queue served by a pool of identical servers, driven by SimPy events.
+
+Caseworkers deciding claims, judges hearing appeals and removal teams are all such pools. The
+number of servers and their speed change on scheduled dates. A stage schedules exactly one
+SimPy event per service completion (an event in SimPy's queue whose callback routes the person
+and starts the next), plus a wake-up when idle servers wait for the next known arrival.
+Arrivals known before the run wait in a sorted array and are admitted lazily when a server
+looks for work, so an arrival that finds every server busy costs no event at all.
+
+Who waits is decided lazily too: a person who left the queue (withdrew a claim, departed) is
+skipped when reached, which is exact because the leaving time was drawn on entry.
+
+When servers are idle and the next known arrival is at a future time T, a stage that allows it
+reserves a server for that person instead of waking up at T: service is booked to start at T
+and one event (the completion) is scheduled. This is exact as long as nothing could change
+what happens at T: reservations never reach past the stage's next change of servers or speed,
+and if a person joins the queue while every server is busy or reserved, the latest reservation
+(whose person arrives later, so comes after them) is cancelled and its server serves the
+newcomer, as it would have had nobody been booked.
+
+Within a queue people are served in order of entry time (first come, first served). A queue
+can also have priority tiers: groups of tiers are served in order, first come first served
+within a group, and the order can change on given dates (a priority that ends).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import simpy
+
+INF = float("inf")
+NORMAL = 1  # simpy.events.NORMAL: the priority of an ordinary event
+
+
+class Due:
+    """A bare event for SimPy's queue: just the callbacks to run and a value.
+
+    :class:`simpy.events.Timeout` does the same with more bookkeeping; at one event per
+    decision that bookkeeping is a tenth of the run time. SimPy's loop needs only
+    ``callbacks`` and ``_ok`` from an event.
+    """
+
+    __slots__ = ("callbacks", "value", "_ok")
+
+    def __init__(self, callback: Callable[[Due], None], value: Any) -> None:
+        self.callbacks = [callback]
+        self.value = value
+        self._ok = True
+
+
+def at(env: simpy.Environment, delay: float, callback: Callable[[Due], None], value=None) -> None:
+    """Run ``callback(event)`` after ``delay`` days; ``event.value`` is ``value``."""
+    env.schedule(Due(callback, value), NORMAL, delay)
+
+
+def now(env: simpy.Environment) -> float:
+    """The simulation clock (SimPy's own attribute: the property costs a call per read)."""
+    return env._now
+
+
+def events_scheduled(env: simpy.Environment) -> int:
+    """How many events the environment has scheduled so far (SimPy's event counter)."""
+    counter = getattr(env, "_eid", None)
+    return next(counter) if counter is not None else 0
+
+
+class Tier:
+    """People of one priority: a sorted array of people known in advance, and later arrivals."""
+
+    __slots__ = ("ids", "times", "ptr", "size", "waiting")
+
+    def __init__(self, ids: Sequence[int] = (), times: Sequence[float] = ()) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        times = np.ascontiguousarray(times, dtype=np.float64)
+        self.ids = memoryview(ids)
+        self.times = memoryview(times)
+        self.ptr = 0
+        self.size = len(ids)
+        self.waiting: deque[int] = deque()
+
+
+class Queue:
+    """Servers taking people from their queue; see the module docstring.
+
+    ``work`` holds each person's service requirement (a unit exponential, or any positive
+    number), which takes ``work / rate`` days at the current per-server ``rate``.
+    ``entry_time`` is each person's time of joining this queue. The callbacks say whether a
+    person reached at the head of the queue is still waiting, what happens when service
+    starts, and what happens when it ends.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        work,
+        entry_time,
+        still_waiting: Callable[[int, float], bool],
+        begin: Callable[[int, float], None],
+        finish: Callable[[int, float], None],
+        tiers: int = 1,
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.work = work
+        self.entry_time = entry_time
+        self.still_waiting = still_waiting
+        self.begin = begin
+        self.finish = finish
+        self.tiers = [Tier() for _ in range(tiers)]
+        self.servers = 0
+        self.rate = 0.0
+        self.busy = 0
+        self._wake_at = INF
+        self.change_times: list[float] = []
+        self.booking: Callable[[int], Any] | None = None  # set by allow_reservations
+        self.reservations: deque[tuple[int, float, Due, Any]] = deque()
+        self.set_order([list(range(tiers))])
+
+    # ------------------------------------------------------------------ configuration
+
+    def bind(self, work, entry_time) -> None:
+        """Point at new record arrays after the population grew."""
+        self.work = work
+        self.entry_time = entry_time
+
+    def preload(self, ids: Sequence[int], times: Sequence[float], tier: int = 0) -> None:
+        """People known before the run, sorted by entry time (which may lie in the future)."""
+        loaded = Tier(ids, times)
+        target = self.tiers[tier]
+        target.ids, target.times, target.size, target.ptr = (
+            loaded.ids,
+            loaded.times,
+            loaded.size,
+            0,
+        )
+
+    def allow_reservations(
+        self,
+        change_times: Sequence[float],
+        save: Callable[[int], Any],
+        restore: Callable[[int, Any], None],
+    ) -> None:
+        """Let idle servers book known future arrivals (see the module docstring).
+
+        ``change_times`` are the times the servers or their speed change; ``save(person)``
+        keeps what ``begin`` will overwrite and ``restore(person, saved)`` undoes ``begin`` if
+        the booking is cancelled.
+        """
+        self.change_times = sorted(change_times)
+        self._stable, self._stable_from = -INF, INF
+        self.booking = save
+        self.unbook = restore
+
+    def _stable_until(self, now: float) -> float:
+        """The first change of servers or speed after ``now`` (cached until it passes)."""
+        if now < self._stable and now >= self._stable_from:
+            return self._stable
+        times = self.change_times
+        index = bisect_right(times, now)
+        self._stable_from = now
+        self._stable = times[index] if index < len(times) else INF
+        return self._stable
+
+    def set_servers(self, servers: int) -> None:
+        self.servers = servers
+        self.fill()
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+        self.fill()
+
+    def set_order(self, order: Sequence[Sequence[int]]) -> None:
+        """From now on serve groups of tiers in this order, first come first served within
+        a group: ``[[0], [1]]`` gives tier 0 priority, ``[[0, 1]]`` merges them."""
+        self.order = [list(group) for group in order]
+        if len(self.order) == 1 and len(self.order[0]) == 1:
+            self._only = self.tiers[self.order[0][0]]
+            self._next = self._next_single
+        else:
+            self._next = self._next_ordered
+        if self.servers:
+            self.fill()
+
+    # ------------------------------------------------------------------ the queue
+
+    def push(self, person: int, tier: int = 0) -> None:
+        """``person`` joins the queue now."""
+        self.tiers[tier].waiting.append(person)
+        if self.busy >= self.servers and self.reservations:
+            self._cancel_latest_booking()
+        if self.busy < self.servers:
+            self.fill()
+
+    def _cancel_latest_booking(self) -> None:
+        now = self.env._now
+        reservations = self.reservations
+        while reservations and reservations[0][1] <= now:
+            reservations.popleft()  # started: a server at work like any other
+        if not reservations:
+            return
+        person, _start, event, saved = reservations.pop()
+        event.callbacks = []  # the completion will fire as a no-op
+        self.unbook(person, saved)
+        self._only.ptr -= 1  # the latest booking was the last person taken from the array
+        self.busy -= 1
+
+    def _wake_later(self, when: float, now: float) -> None:
+        if when < self._wake_at:
+            self._wake_at = when
+            self.env.schedule(Due(self._wake, None), NORMAL, when - now)
+
+    def _next_single(self, now: float) -> int:
+        """The next person from the only tier, or -1 (scheduling a wake-up if need be)."""
+        tier = self._only
+        waiting = tier.waiting
+        times = tier.times
+        still_waiting = self.still_waiting
+        while True:
+            known = times[tier.ptr] if tier.ptr < tier.size else INF
+            if waiting and self.entry_time[waiting[0]] < known:
+                person = waiting.popleft()  # pushed at or before now
+            elif known <= now:
+                person = tier.ids[tier.ptr]
+                tier.ptr += 1
+            else:
+                if known < INF and self.booking is None:
+                    self._wake_later(known, now)
+                return -1
+            if still_waiting(person, now):
+                return person
+
+    def _next_ordered(self, now: float) -> int:
+        """The next person by priority group, first come first served within a group."""
+        entry_time = self.entry_time
+        soonest = INF
+        for group in self.order:
+            while True:
+                best, best_time, from_known = None, INF, False
+                for index in group:
+                    tier = self.tiers[index]
+                    if tier.ptr < tier.size and tier.times[tier.ptr] < best_time:
+                        best, best_time, from_known = tier, tier.times[tier.ptr], True
+                    if tier.waiting and entry_time[tier.waiting[0]] < best_time:
+                        best, best_time, from_known = tier, entry_time[tier.waiting[0]], False
+                if best is None or best_time > now:
+                    soonest = min(soonest, best_time)
+                    break
+                if from_known:
+                    person = best.ids[best.ptr]
+                    best.ptr += 1
+                else:
+                    person = best.waiting.popleft()
+                if self.still_waiting(person, now):
+                    return person
+        if soonest < INF:
+            self._wake_later(soonest, now)
+        return -1
+
+    def _wake(self, _event: Due) -> None:
+        self._wake_at = INF
+        self.fill()
+
+    # ------------------------------------------------------------------ service
+
+    def fill(self) -> None:
+        """Start service on as many waiting people as there are idle servers."""
+        rate = self.rate
+        if rate <= 0:
+            return
+        env = self.env
+        now = env._now
+        work = self.work
+        done = self._done
+        while self.busy < self.servers:
+            person = self._next(now)
+            if person < 0:
+                if self.booking is not None and self._next == self._next_single:
+                    self._book_ahead(now)
+                return
+            self.busy += 1
+            self.begin(person, now)
+            env.schedule(Due(done, person), NORMAL, work[person] / rate)
+
+    def _book_ahead(self, now: float) -> None:
+        """Book idle servers for the next known arrivals, up to the next change."""
+        tier = self._only
+        stable = self._stable_until(now)
+        env, rate, work, done = self.env, self.rate, self.work, self._done
+        while self.busy < self.servers and tier.ptr < tier.size:
+            start = tier.times[tier.ptr]
+            if start >= stable:
+                self._wake_later(start, now)  # decide after the change
+                return
+            person = tier.ids[tier.ptr]
+            tier.ptr += 1
+            if not self.still_waiting(person, start):
+                continue
+            saved = self.booking(person)
+            self.busy += 1
+            self.begin(person, start)
+            event = Due(done, person)
+            env.schedule(event, NORMAL, start - now + work[person] / rate)
+            self.reservations.append((person, start, event, saved))
+
+    def _done(self, event: Due) -> None:
+        self.busy -= 1
+        self.finish(event.value, self.env._now)
+        if self.busy < self.servers:
+            self.fill()

@@ -1,0 +1,268 @@
+"""Comparing scenarios on common random numbers, and finding break-even values.
+
+Replication r of every scenario is run with the same seed and replication number, so all
+scenarios see the same arrivals and the same people with the same fates wherever their
+policies do not differ. The difference between a policy and the baseline is then computed
+replication by replication (a paired difference), and its confidence interval reflects the
+policy's effect, not the noise of two unrelated runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from ..core.errors import InputError, ScenarioError
+from ..inputs.scenario import Scenario
+from ..outputs.results import Result
+from .evaluate import run_one
+from .replications import mean_ci, run_many
+
+Progress = Callable[[int, int], None]
+COST_PREFIXES = ("cost_by_category_gbp.", "cost_by_category_discounted_gbp.")
+
+
+@dataclass
+class Comparison:
+    """Each scenario's mean and 95% CI per metric, and the paired difference to the first."""
+
+    table: pd.DataFrame
+    results: dict[str, list[Result]]
+
+    @property
+    def reference(self) -> str:
+        return next(iter(self.results))
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write comparison.parquet and comparison.csv into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = [directory / "comparison.parquet", directory / "comparison.csv"]
+        self.table.to_parquet(paths[0], index=False)
+        self.table.to_csv(paths[1], index=False)
+        return paths
+
+    def difference(self, scenario: str, metric: str) -> tuple[float, float, float]:
+        """(mean, ci_low, ci_high) of the paired difference scenario - reference."""
+        row = self.table[(self.table.scenario == scenario) & (self.table.metric == metric)]
+        if row.empty:
+            raise InputError("comparison", [(metric, f"no such metric for scenario {scenario!r}")])
+        row = row.iloc[0]
+        return float(row.diff_mean), float(row.diff_ci_low), float(row.diff_ci_high)
+
+
+def _named(scenarios: Mapping[str, Scenario] | Sequence[Scenario]) -> dict[str, Scenario]:
+    if isinstance(scenarios, Mapping):
+        named = dict(scenarios)
+    else:
+        named = {}
+        for scenario in scenarios:
+            name, k = scenario.name, 2
+            while name in named:
+                name, k = f"{scenario.name} ({k})", k + 1
+            named[name] = scenario
+    if len(named) < 2:
+        raise InputError(
+            "compare", [("scenarios", "give at least two; the first is the reference")]
+        )
+    for name, scenario in named.items():
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"{name!r} is not a Scenario")
+    return named
+
+
+def _frame(results: list[Result]) -> pd.DataFrame:
+    frame = pd.DataFrame([r.flat_summary() for r in results])
+    costs = [c for c in frame.columns if c.startswith(COST_PREFIXES)]
+    frame[costs] = frame[costs].fillna(0.0)
+    return frame
+
+
+def _column(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    """A metric's values by replication: 0 for a cost category the scenario does not have,
+    NaN for any other metric it does not report."""
+    if metric in frame:
+        return frame[metric].to_numpy(dtype=float)
+    fill = 0.0 if metric.startswith(COST_PREFIXES) else math.nan
+    return np.full(len(frame), fill)
+
+
+def compare(
+    scenarios: Mapping[str, Scenario] | Sequence[Scenario],
+    replications: int = 20,
+    seed: int = 1,
+    progress: Progress | None = None,
+    workers: int | None = 1,
+) -> Comparison:
+    """Run every scenario ``replications`` times on common random numbers and compare.
+
+    The first scenario is the reference. Returns a :class:`Comparison` whose ``table`` has one
+    row per (metric, scenario): mean, 95% CI, and the mean paired difference to the reference
+    with its 95% CI (zero for the reference itself). ``workers`` runs on that many processes
+    (None: all cores) with results identical to a serial run.
+    """
+    named = _named(scenarios)
+    if replications < 2:
+        raise InputError(
+            "compare", [("replications", f"must be at least 2 for a CI, got {replications}")]
+        )
+    tasks = [(s, seed, r) for s in named.values() for r in range(replications)]
+    flat = run_many(tasks, workers, progress=progress)
+    results = {
+        name: flat[i * replications : (i + 1) * replications] for i, name in enumerate(named)
+    }
+    frames = {name: _frame(rs) for name, rs in results.items()}
+    metrics = list(dict.fromkeys(m for f in frames.values() for m in f.columns))
+    reference = next(iter(frames.values()))
+    rows = []
+    for metric in metrics:
+        base = _column(reference, metric)
+        for name, frame in frames.items():
+            values = _column(frame, metric)
+            mean, low, high = mean_ci(values)
+            d_mean, d_low, d_high = mean_ci(values - base)
+            rows.append(
+                {
+                    "metric": metric,
+                    "scenario": name,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "diff_mean": d_mean,
+                    "diff_ci_low": d_low,
+                    "diff_ci_high": d_high,
+                    "n": replications,
+                }
+            )
+    return Comparison(table=pd.DataFrame(rows), results=results)
+
+
+# ------------------------------------------------------------------------------ break-even
+
+
+@dataclass
+class BreakEven:
+    """The parameter value at which the policy's metric equals the baseline's."""
+
+    parameter: str
+    metric: str
+    value: float  # mean of the replications' break-even values
+    ci_low: float
+    ci_high: float
+    per_replication: list[float]
+    no_crossing: int  # replications whose difference kept one sign over the range
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.metric} of the policy equals the baseline's at {self.parameter} = "
+            f"{self.value:.4g} (95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, "
+            f"{len(self.per_replication)} replications)"
+        )
+
+
+class NoCrossing(ValueError):
+    """The policy's metric stays above (or below) the baseline's over the whole range."""
+
+
+def _default_range(scenario: Scenario, parameter: str) -> tuple[float, float]:
+    if parameter in scenario.uncertainty:
+        bounds = scenario.uncertainty[parameter]
+        return bounds.low, bounds.high
+    raise ScenarioError(
+        "break-even",
+        [(parameter, "give low and high: the scenario declares no uncertainty range for it")],
+    )
+
+
+def break_even(
+    baseline: Scenario,
+    policy_scenario: Scenario,
+    parameter: str = "policies.offshore.deterrence",
+    metric: str = "total_cost_discounted_gbp",
+    replications: int = 10,
+    seed: int = 1,
+    low: float | None = None,
+    high: float | None = None,
+    xtol: float | None = None,
+    progress: Progress | None = None,
+) -> BreakEven:
+    """Find where ``metric`` of ``policy_scenario`` equals the baseline's as ``parameter`` varies.
+
+    For each replication (common random numbers: the same seed for both scenarios), a
+    Brent root-finder (scipy.optimize.brentq) finds the parameter value at which the paired
+    difference policy - baseline changes sign within [low, high] (by default the scenario's
+    uncertainty range for the parameter). The result is the mean of those values with a 95%
+    confidence interval over replications. Raises :class:`NoCrossing` if no replication's
+    difference changes sign within the range.
+    """
+    if low is None or high is None:
+        default_low, default_high = _default_range(policy_scenario, parameter)
+        low = default_low if low is None else low
+        high = default_high if high is None else high
+    if not low < high:
+        raise InputError("break-even", [("low", f"must be below high, got {low} and {high}")])
+    policy_scenario.with_overrides({parameter: low})  # fails early, naming a bad path/value
+    policy_scenario.with_overrides({parameter: high})
+    xtol = xtol if xtol is not None else (high - low) * 1e-3
+    reference = [_metric(run_one(baseline, seed, r), metric) for r in range(replications)]
+    calls = [0]
+
+    def difference(x: float, replication: int) -> float:
+        calls[0] += 1
+        if progress:
+            progress(calls[0], 0)
+        scenario = policy_scenario.with_overrides({parameter: float(x)})
+        return _metric(run_one(scenario, seed, replication), metric) - reference[replication]
+
+    roots: list[float] = []
+    ends = []
+    for replication in range(replications):
+        at_low, at_high = difference(low, replication), difference(high, replication)
+        ends.append((at_low, at_high))
+        if at_low == 0:
+            roots.append(low)
+        elif at_high == 0:
+            roots.append(high)
+        elif np.sign(at_low) != np.sign(at_high):
+            roots.append(optimize.brentq(difference, low, high, args=(replication,), xtol=xtol))
+    if not roots:
+        lows = np.mean([e[0] for e in ends])
+        highs = np.mean([e[1] for e in ends])
+        side = "above" if lows > 0 else "below"
+        raise NoCrossing(
+            f"no crossing: the policy's {metric} stays {side} the baseline's for {parameter} "
+            f"between {low:g} and {high:g} (mean difference {lows:,.4g} at {low:g} and "
+            f"{highs:,.4g} at {high:g}); widen the range or check the parameter"
+        )
+    mean, ci_low, ci_high = mean_ci(roots)
+    return BreakEven(
+        parameter=parameter,
+        metric=metric,
+        value=mean,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        per_replication=roots,
+        no_crossing=replications - len(roots),
+        low=low,
+        high=high,
+    )
+
+
+def _metric(result: Result, metric: str) -> float:
+    flat = result.flat_summary()
+    if metric not in flat:
+        if metric.startswith(COST_PREFIXES):
+            return 0.0
+        known = ", ".join(sorted(k for k in flat if "." not in k))
+        raise InputError(
+            "break-even", [("metric", f"unknown metric {metric!r}; summary metrics: {known}")]
+        )
+    return flat[metric]

@@ -1,0 +1,485 @@
+"""The scenario: every rate, capacity, cost and starting stock the model uses.
+
+A scenario is a tree of pydantic models that forbid unknown fields and state each quantity's
+unit in its name or description. Counts of people include dependants; quantities the Home
+Office and the tribunal publish per case (main applicant) say "case" and are turned into
+people with ``people_per_case``. Scenarios are read from and written to YAML, can extend one
+another, and can be changed by dotted-path overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from ..core import schedules
+from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+from ..core.schedules import NonNegativeSchedule, ProbabilitySchedule
+from ..core.units import DAYS_PER_YEAR
+from ..core.vocabulary import HOUSEHOLDS, ROUTES
+from . import files as scenario_files
+from . import paths
+from .policy_config import PolicyConfig, validate_policies
+from .provenance import Source, Uncertainty
+
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0)]
+
+__all__ = ["HOUSEHOLDS", "ROUTES", "Scenario", "add_years"]
+
+SHARE_TOLERANCE = 1e-6
+
+
+class Part(BaseModel):
+    """A part of a scenario: unknown fields are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RouteArrivals(Part):
+    rate_per_month: NonNegativeSchedule = Field(
+        description="people arriving by this route per month (including dependants)"
+    )
+    claim_share: ProbabilitySchedule = Field(description="share of arrivals who claim asylum")
+    support_share: Probability = Field(
+        description="share of claimants on this route who need Home Office asylum support "
+        "(accommodation); unaccompanied children never do, local authorities look after them"
+    )
+
+
+class Arrivals(Part):
+    """New arrivals by route: small boats, other irregular routes and in-country claims."""
+
+    small_boat: RouteArrivals
+    other_irregular: RouteArrivals
+    in_country: RouteArrivals
+
+
+class NationalityGroup(Part):
+    """Claimants whose nationalities share a grant rate, appeal success and returnability."""
+
+    share: Probability = Field(description="share of claimants in this group")
+    grant_rate: ProbabilitySchedule = Field(
+        description="probability of a grant at initial decision (grants / substantive decisions)"
+    )
+    appeal_allowed_rate: ProbabilitySchedule = Field(
+        description="probability that an appeal is allowed"
+    )
+    returnable_share: Probability = Field(
+        description="share of the group whose enforced removal to the home country is possible"
+    )
+
+
+class Households(Part):
+    """Shares of claimants by household type; they must sum to 1."""
+
+    single_adult: Probability = Field(description="share of claimants who are single adults")
+    family_member: Probability = Field(
+        description="share of claimants who are adults or children in families"
+    )
+    unaccompanied_child: Probability = Field(
+        description="share of claimants who are unaccompanied children"
+    )
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Households:
+        total = self.single_adult + self.family_member + self.unaccompanied_child
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise PydanticCustomError(
+                "shares_sum",
+                "household shares must sum to 1, they sum to {total}",
+                {"total": total},
+            )
+        return self
+
+
+class Decisions(Part):
+    """Initial decisions: caseworkers serve one queue of claims."""
+
+    caseworkers_fte: NonNegativeSchedule = Field(
+        description="asylum decision-making caseworkers, full-time equivalents"
+    )
+    decisions_per_fte_per_month: NonNegativeSchedule = Field(
+        description="substantive initial decisions (cases) per caseworker FTE per month"
+    )
+    withdrawal_rate_per_year: NonNegative = Field(
+        description="hazard of withdrawing a claim while waiting, per person per year"
+    )
+    priority_claims_before: date | None = Field(
+        None,
+        description="claims made before this date are decided first (e.g. the 'legacy' "
+        "backlog of claims before 28 June 2022), until priority_until",
+    )
+    priority_until: date | None = Field(
+        None, description="the date the priority ends (none: it lasts the whole run)"
+    )
+
+
+class Appeals(Part):
+    """Appeals to the First-tier Tribunal against refusals."""
+
+    lodged_share: ProbabilitySchedule = Field(description="share of refused people who appeal")
+    judges_fte: NonNegativeSchedule = Field(
+        description="tribunal judge capacity hearing asylum appeals, full-time equivalents"
+    )
+    determinations_per_judge_per_day: NonNegativeSchedule = Field(
+        description="appeals (cases) determined per judge FTE per calendar day"
+    )
+
+
+class AfterRefusal(Part):
+    """People whose appeal rights are exhausted (ARE): competing ways out of the system."""
+
+    enforced_removals_per_month: NonNegativeSchedule = Field(
+        description="capacity for enforced removals of ARE people, people per month"
+    )
+    voluntary_departure_rate_per_year: NonNegativeSchedule = Field(
+        description="hazard of departing voluntarily, per ARE person per year (may change on dates)"
+    )
+    further_submission_rate_per_year: NonNegative = Field(
+        description="hazard of lodging further submissions (back to the decision queue), per year"
+    )
+    absconding_rate_per_year: NonNegative = Field(
+        description="hazard of losing contact with the Home Office, per ARE person per year"
+    )
+    reentry_share: Probability = Field(
+        description="share of people removed or departed who come back later as new claimants"
+    )
+    reentry_mean_delay_days: float = Field(
+        gt=0, allow_inf_nan=False, description="mean time until such a return, days"
+    )
+
+
+class Support(Part):
+    """Who receives asylum support, and for how long."""
+
+    move_on_days: NonNegative = Field(
+        description="days a granted person keeps support before having to leave it"
+    )
+    support_end_days_after_refusal: NonNegative = Field(
+        description="days after appeal rights are exhausted until a single adult's support "
+        "ends; families with children keep support until they leave"
+    )
+
+
+class AccommodationType(Part):
+    capacity_people: NonNegativeSchedule = Field(description="places available, people")
+    cost_per_person_night_gbp: NonNegativeSchedule
+    allowance_per_person_week_gbp: NonNegative = Field(
+        description="cash support paid to each resident, GBP per person per week"
+    )
+
+
+class OverflowAccommodation(Part):
+    """Hotels take everyone the cheaper types cannot: they have no capacity limit."""
+
+    cost_per_person_night_gbp: NonNegativeSchedule
+    allowance_per_person_week_gbp: NonNegative
+    paid_beds_per_occupant: schedules.schedule(ge=1) = Field(
+        description="hotel beds paid for per person housed (contracts pay for empty beds too); "
+        "multiplies the hotel bill"
+    )
+
+
+class Accommodation(Part):
+    """Places are filled cheapest first; hotels take the overflow."""
+
+    dispersal: AccommodationType
+    large_sites: AccommodationType
+    hotels: OverflowAccommodation
+
+
+class UnitCosts(Part):
+    caseworker_cost_per_fte_year_gbp: NonNegative
+    tribunal_cost_per_case_gbp: NonNegative = Field(
+        description="cost to the tribunal of determining one appeal case, GBP"
+    )
+    enforced_removal_cost_per_person_gbp: NonNegative
+    voluntary_return_cost_per_person_gbp: NonNegative = Field(
+        description="average cost to the Home Office per voluntary departure (assisted and not)"
+    )
+
+
+class InitialState(Part):
+    """The stocks on the start date."""
+
+    awaiting_decision_people: Count
+    awaiting_over_12_months_people: Count = Field(
+        description="of those awaiting a decision, people who claimed more than 12 months ago"
+    )
+    awaiting_oldest_claim_days: float = Field(
+        gt=0, allow_inf_nan=False, description="age of the oldest pending claim, days"
+    )
+    appeals_pending_people: Count
+    appeals_oldest_lodged_days: float = Field(
+        gt=0, allow_inf_nan=False, description="age of the oldest pending appeal, days"
+    )
+    are_in_uk_people: Count = Field(
+        description="people with appeal rights exhausted still in the UK and in contact"
+    )
+    supported_people: Count = Field(description="people receiving asylum support")
+    are_supported_people: Count = Field(
+        description="of those supported, people with appeal rights exhausted (families)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InitialState:
+        problems = []
+        if self.awaiting_over_12_months_people > self.awaiting_decision_people:
+            problems.append("awaiting_over_12_months_people exceeds awaiting_decision_people")
+        if self.awaiting_over_12_months_people > 0 and self.awaiting_oldest_claim_days <= 365:
+            problems.append("awaiting_oldest_claim_days must exceed 365 when claims are older")
+        if self.are_supported_people > self.are_in_uk_people:
+            problems.append("are_supported_people exceeds are_in_uk_people")
+        if self.are_supported_people > self.supported_people:
+            problems.append("are_supported_people exceeds supported_people")
+        in_process = self.awaiting_decision_people + self.appeals_pending_people
+        if self.supported_people - self.are_supported_people > in_process:
+            problems.append(
+                "supported_people minus are_supported_people exceeds the people awaiting a "
+                "decision or an appeal"
+            )
+        if problems:
+            raise PydanticCustomError("inconsistent_stocks", "; ".join(problems))
+        return self
+
+
+class Scenario(Part):
+    """A complete scenario: the UK system on a start date and its rates until an end date."""
+
+    name: str
+    description: str = ""
+    start_date: date
+    end_date: date
+    people_per_case: float = Field(
+        ge=1, allow_inf_nan=False, description="people (with dependants) per case"
+    )
+    discount_rate_per_year: Probability = Field(description="social discount rate per year")
+    arrivals: Arrivals
+    nationality_groups: dict[str, NationalityGroup] = Field(min_length=1)
+    households: Households
+    decisions: Decisions
+    appeals: Appeals
+    after_refusal: AfterRefusal
+    support: Support
+    accommodation: Accommodation
+    costs: UnitCosts
+    initial_state: InitialState
+    policies: dict[str, SerializeAsAny[PolicyConfig]] = Field(
+        default_factory=dict,
+        description="the policies switched on, by registered name (leave one out, or set "
+        "enabled: false, to switch it off)",
+    )
+    sources: dict[str, Source] = Field(default_factory=dict)
+    uncertainty: dict[str, Uncertainty] = Field(default_factory=dict)
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _registered_policies(cls, value: Any) -> dict[str, PolicyConfig]:
+        try:
+            return validate_policies(value)
+        except InputError as exc:
+            raise PydanticCustomError(
+                "scenario_problems",
+                "{count} problem(s) in the policies",
+                {"count": len(exc.problems), "problems": exc.problems},
+            ) from None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Scenario:
+        problems: list[tuple[str, str]] = []
+        if self.end_date <= self.start_date:
+            problems.append(
+                ("end_date", f"must be after start_date ({self.start_date.isoformat()})")
+            )
+        total = sum(g.share for g in self.nationality_groups.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            problems.append(("nationality_groups", f"shares must sum to 1, they sum to {total:g}"))
+        for name in self.nationality_groups:
+            if not name.isidentifier():
+                problems.append(
+                    (f"nationality_groups.{name}", "a group name must be a plain identifier")
+                )
+        households = self.households
+        state = self.initial_state
+        if (
+            households.single_adult + households.family_member == 0
+            and state.supported_people > state.are_supported_people
+        ):
+            problems.append(
+                (
+                    "initial_state.supported_people",
+                    "every claimant is an unaccompanied child (households), so nobody awaiting "
+                    "a decision or an appeal can receive Home Office support",
+                )
+            )
+        data = self.model_dump(exclude={"sources", "uncertainty"})
+        for path, value in _dated_schedules(data):
+            first = schedules.first_date(value)
+            if first is not None and first > self.start_date:
+                problems.append(
+                    (
+                        path,
+                        f"first date {first.isoformat()} is after start_date "
+                        f"{self.start_date.isoformat()}: give the value from the start",
+                    )
+                )
+        for name, config in self.policies.items():
+            for path, message in config.problems_with(self):
+                problems.append((".".join(p for p in ("policies", name, path) if p), message))
+        problems += _provenance_problems(data, self.sources, self.uncertainty)
+        if problems:
+            raise PydanticCustomError(
+                "scenario_problems",
+                "{count} problem(s) in the scenario",
+                {"count": len(problems), "problems": problems},
+            )
+        return self
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], origin: str = "scenario", check_ranges: bool = True
+    ) -> Scenario:
+        """Validate a mapping, raising ScenarioError listing every problem by field path.
+
+        With ``check_ranges`` each uncertainty range is also checked: both its ends must be
+        values the field accepts.
+        """
+        try:
+            scenario = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(origin, problems_from_validation_error(exc, cls)) from None
+        if check_ranges:
+            problems = scenario._range_problems()
+            if problems:
+                raise ScenarioError(origin, problems)
+        return scenario
+
+    def _range_problems(self) -> list[tuple[str, str]]:
+        data = self.to_dict()
+        problems = []
+        for path, bounds in self.uncertainty.items():
+            for end in ("low", "high"):
+                value = getattr(bounds, end)
+                try:
+                    type(self).model_validate(paths.set_values(data, {path: value}))
+                except ValidationError as exc:
+                    found = problems_from_validation_error(exc, type(self))
+                    reasons = [m for p, m in found if p == path] or [m for _, m in found]
+                    problems.append((f"uncertainty.{path}.{end}", "; ".join(reasons)))
+        return problems
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Scenario:
+        """Load a scenario file (following ``extends:``) and validate it."""
+        data = scenario_files.load(path)
+        return cls.from_dict(data, origin=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping (dates as dates) that :meth:`from_dict` accepts back."""
+        return self.model_dump(mode="python", exclude_none=False)
+
+    def to_yaml(self, path: str | Path) -> None:
+        """Write the full, resolved scenario as YAML."""
+        scenario_files.dump(self.to_dict(), path)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A copy with the fields at the given dotted paths set to new values.
+
+        >>> scenario.with_overrides({"appeals.lodged_share": 0.6})  # doctest: +SKIP
+        """
+        data = self.to_dict()
+        problems = []
+        for path in overrides:
+            try:
+                paths.get(data, path)
+            except paths.PathError as exc:
+                problems.append((path, exc.reason))
+        if problems:
+            raise ScenarioError("overrides", problems)
+        return type(self).from_dict(
+            paths.set_values(data, overrides), origin="overrides", check_ranges=False
+        )
+
+    def __add__(self, other: Scenario | Mapping[str, Any] | str | Path) -> Scenario:
+        """Compose: ``baseline + "policy.yaml"``; later wins, nested fields deep-merged."""
+        if isinstance(other, Scenario):
+            overlay = other.model_dump(mode="python", exclude_unset=True)
+        elif isinstance(other, str | Path):
+            overlay = scenario_files.load(other)
+        else:
+            overlay = dict(other)
+        merged = scenario_files.deep_merge(self.to_dict(), overlay)
+        return type(self).from_dict(merged, origin="composition")
+
+    # ----------------------------------------------------------------- derived facts
+
+    @property
+    def horizon_days(self) -> int:
+        return (self.end_date - self.start_date).days
+
+    def with_years(self, years: float) -> Scenario:
+        """The same scenario run for ``years`` years from its start date."""
+        if years <= 0:
+            raise ScenarioError("years", [("years", f"must be positive, got {years}")])
+        return self.with_overrides({"end_date": add_years(self.start_date, years)})
+
+
+def add_years(start: date, years: float) -> date:
+    """The date ``years`` after ``start``: whole years by the calendar, fractions by days."""
+    whole = int(years)
+    if whole == years:
+        try:
+            return start.replace(year=start.year + whole)
+        except ValueError:  # 29 February
+            return start.replace(year=start.year + whole, day=28)
+    return start + timedelta(days=round(years * DAYS_PER_YEAR))
+
+
+def _dated_schedules(data: Any, prefix: str = "") -> list[tuple[str, dict]]:
+    """Every date-keyed mapping in a scenario dump, with its path."""
+    found = []
+    if isinstance(data, Mapping):
+        if data and all(isinstance(k, date) for k in data):
+            return [(prefix.rstrip("."), dict(data))]
+        for key, value in data.items():
+            found += _dated_schedules(value, f"{prefix}{key}.")
+    return found
+
+
+def _provenance_problems(
+    data: Mapping[str, Any], sources: Mapping[str, Source], uncertainty: Mapping[str, Uncertainty]
+) -> list[tuple[str, str]]:
+    problems = []
+    for table, entries in (("sources", sources), ("uncertainty", uncertainty)):
+        for path in entries:
+            try:
+                value = paths.get(data, path)
+            except paths.PathError as exc:
+                problems.append(
+                    (f"{table}.{path}", f"names no field of the scenario ({exc.reason})")
+                )
+                continue
+            if table == "uncertainty" and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                problems.append(
+                    (f"{table}.{path}", "a range applies to a single number; name one value")
+                )
+    return problems

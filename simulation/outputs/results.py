@@ -1,0 +1,298 @@
+"""From records to results: daily series, a summary and a manifest.
+
+Everything here is vectorised numpy over the record arrays left by the run: stocks are
+interval counts, cumulative outcomes are event counts, and costs come from the ledger.
+
+Series are tidy (date, metric, value), read at midnight at the start of each date from the
+start date to the end date. Stocks are people at that moment; ``cumulative_*`` metrics count
+events since the start date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import timeline
+from ..core.version import package_version
+from ..core.records import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
+from ..core.vocabulary import ROUTE_CODES
+from ..engine import accommodation
+from ..engine.pipeline import RunRecords
+from . import costs
+
+PERCENTILES = (10, 50, 90)
+
+#: Events counted in the summary (and as cumulative_<name> series).
+EVENT_NAMES = (
+    "claims",
+    *(f"claims_{route}" for route in ROUTE_CODES),
+    "diverted_on_arrival",
+    "further_submissions",
+    "reentries",
+    "withdrawals",
+    "grants_initial",
+    "refusals_initial",
+    "appeals_lodged",
+    "appeals_allowed",
+    "appeals_dismissed",
+    "removals_enforced",
+    "returns_voluntary",
+    "absconded",
+)
+#: The scalar metrics every summary has; policies, cost categories and arrivals by route add
+#: metrics under the prefixes below (``policies.return_hubs.transfers``, ...).
+SUMMARY_METRICS = (
+    "total_cost_gbp",
+    "total_cost_discounted_gbp",
+    "peak_hotel_population",
+    "final_hotel_population",
+    "final_supported_population",
+    "final_backlog_initial",
+    "final_backlog_appeals",
+    "final_are_in_uk",
+    *EVENT_NAMES,
+    *(
+        f"days_to_{what}_{stat}"
+        for what in ("initial_decision", "final_outcome")
+        for stat in ("mean", *(f"p{q}" for q in PERCENTILES))
+    ),
+    "claimants_simulated",
+)
+SUMMARY_PREFIXES = (
+    "cost_by_category_gbp.",
+    "cost_by_category_discounted_gbp.",
+    "policies.",
+    "arrivals.",
+)
+
+
+def is_summary_metric(name: str) -> bool:
+    return name in SUMMARY_METRICS or name.startswith(SUMMARY_PREFIXES)
+
+
+@dataclass
+class Result:
+    """One replication: ``series`` (tidy DataFrame), ``summary`` (dict), ``manifest`` (dict)."""
+
+    series: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    records: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    policy_outputs: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    def flat_summary(self) -> dict[str, float]:
+        """The summary with nested mappings flattened to ``parent.child`` keys."""
+        return flatten(self.summary)
+
+    def series_wide(self) -> pd.DataFrame:
+        """The series as one column per metric, indexed by date."""
+        return self.series.pivot(index="date", columns="metric", values="value")
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write summary.json, series.parquet and manifest.json into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [directory / "summary.json", directory / "series.parquet"]
+        written[0].write_text(json.dumps(self.summary, indent=2, default=json_default) + "\n")
+        self.series.to_parquet(written[1], index=False)
+        written.append(directory / "manifest.json")
+        written[2].write_text(json.dumps(self.manifest, indent=2, default=json_default) + "\n")
+        return written
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def _percentiles(values: np.ndarray, name: str) -> dict[str, float]:
+    values = values[np.isfinite(values)]
+    out = {f"{name}_mean": float(values.mean()) if len(values) else float("nan")}
+    for q in PERCENTILES:
+        out[f"{name}_p{q}"] = float(np.percentile(values, q)) if len(values) else float("nan")
+    return out
+
+
+def stage_series(records: dict[str, np.ndarray], days: int) -> dict[str, np.ndarray]:
+    """Stocks in each stage of the pipeline at each midnight."""
+    dec = records["dec_outcome"] != DecisionOutcome.NONE
+    app = records["app_outcome"] != AppealOutcome.NONE
+    are = records["exit_outcome"] != ExitOutcome.NONE
+    return {
+        "awaiting_decision": timeline.stock(
+            np.where(dec, records["t_claim"], np.nan), records["t_dec_end"], days
+        ),
+        "appeals_pending": timeline.stock(
+            np.where(app, records["t_app_start"], np.nan), records["t_app_end"], days
+        ),
+        "are_in_uk": timeline.stock(
+            np.where(are, records["t_are"], np.nan), records["t_exit"], days
+        ),
+    }
+
+
+def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Times of each kind of event, for cumulative series and counts."""
+    origin, dec = records["origin"], records["dec_outcome"]
+    app, exit_ = records["app_outcome"], records["exit_outcome"]
+    t_claim, t_dec, t_app, t_exit = (
+        records["t_claim"],
+        records["t_dec_end"],
+        records["t_app_end"],
+        records["t_exit"],
+    )
+    new = origin == Origin.NEW_CLAIM
+    by_route = {
+        f"claims_{route}": t_claim[new & (records["route"] == code)]
+        for route, code in ROUTE_CODES.items()
+    }
+    return {
+        "claims": t_claim[new],
+        **by_route,
+        "diverted_on_arrival": t_claim[dec == DecisionOutcome.DIVERTED],
+        "further_submissions": t_claim[origin == Origin.FURTHER_SUBMISSION],
+        "reentries": t_claim[origin == Origin.REENTRY],
+        "withdrawals": t_dec[dec == DecisionOutcome.WITHDRAWN],
+        "grants_initial": t_dec[dec == DecisionOutcome.GRANTED],
+        "refusals_initial": t_dec[dec == DecisionOutcome.REFUSED],
+        "appeals_lodged": records["t_app_start"][
+            (app != AppealOutcome.NONE) & (origin != Origin.STOCK_APPEAL)
+        ],
+        "appeals_allowed": t_app[app == AppealOutcome.ALLOWED],
+        "appeals_dismissed": t_app[app == AppealOutcome.DISMISSED],
+        "removals_enforced": t_exit[exit_ == ExitOutcome.REMOVED],
+        "returns_voluntary": t_exit[exit_ == ExitOutcome.VOLUNTARY],
+        "absconded": t_exit[exit_ == ExitOutcome.ABSCONDED],
+    }
+
+
+def _count_by(times: np.ndarray, horizon: float) -> int:
+    return int(np.count_nonzero(times <= horizon))
+
+
+def build(run: RunRecords, keep_records: bool = False) -> Result:
+    """Series, summary and manifest of one replication."""
+    scenario = run.scenario
+    days = int(round(run.horizon))
+    records = run.records
+    dates = pd.date_range(scenario.start_date, periods=days + 1, freq="D")
+
+    series: dict[str, np.ndarray] = dict(stage_series(records, days))
+    occupancy = accommodation.occupancy(records, scenario, days)
+    series["in_hotel"] = occupancy.by_type["hotels"]
+    series["in_dispersal"] = occupancy.by_type["dispersal"]
+    series["in_large_sites"] = occupancy.by_type["large_sites"]
+    series["supported_total"] = occupancy.supported
+    events = event_times(records)
+    for name, times in events.items():
+        series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+    for route, per_day in run.arrivals_by_day.items():
+        series[f"cumulative_arrivals_{route}"] = np.concatenate([[0], np.cumsum(per_day)])
+
+    ledger = costs.ledger(records, scenario, occupancy, days)
+    policy_summaries: dict[str, dict[str, float]] = {}
+    for policy, output in run.policy_outputs.items():
+        costs.add(ledger, output.costs)
+        summary_of_policy = dict(output.summary)
+        for name, stay in output.stays.items():
+            stock = timeline.stock(stay.start, stay.end, days)
+            series[name] = stock
+            summary_of_policy[f"peak_{name}"] = float(stock.max())
+            summary_of_policy[f"final_{name}"] = float(stock[-1])
+        for name, times in output.events.items():
+            series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+        policy_summaries[policy] = summary_of_policy
+    total_daily = sum(ledger.values())
+    series["cumulative_cost_gbp"] = np.concatenate([[0.0], np.cumsum(total_daily)])
+    for name, values in ledger.items():
+        series[f"cumulative_cost_{name}_gbp"] = np.concatenate([[0.0], np.cumsum(values)])
+
+    factors = costs.discount_factors(scenario.discount_rate_per_year, days)
+    by_category = {name: float(values.sum()) for name, values in ledger.items()}
+    discounted = {name: float((values * factors).sum()) for name, values in ledger.items()}
+
+    origin = records["origin"]
+    in_run = np.isin(origin, (Origin.NEW_CLAIM, Origin.FURTHER_SUBMISSION, Origin.REENTRY))
+    decided = in_run & np.isin(
+        records["dec_outcome"], (DecisionOutcome.GRANTED, DecisionOutcome.REFUSED)
+    )
+    wait = records["t_dec_end"][decided] - records["t_claim"][decided]
+    final = np.full(len(origin), np.nan)
+    granted = records["dec_outcome"] == DecisionOutcome.GRANTED
+    final[granted] = records["t_dec_end"][granted]
+    allowed = records["app_outcome"] == AppealOutcome.ALLOWED
+    final[allowed] = records["t_app_end"][allowed]
+    at_are = records["exit_outcome"] != ExitOutcome.NONE
+    final[at_are] = records["t_are"][at_are]
+    reached = in_run & np.isfinite(final) & (final <= run.horizon)
+    to_final = final[reached] - records["t_claim"][reached]
+
+    hotel = series["in_hotel"]
+    summary: dict[str, Any] = {
+        "total_cost_gbp": float(sum(by_category.values())),
+        "total_cost_discounted_gbp": float(sum(discounted.values())),
+        "cost_by_category_gbp": by_category,
+        "cost_by_category_discounted_gbp": discounted,
+        "peak_hotel_population": float(hotel.max()),
+        "final_hotel_population": float(hotel[-1]),
+        "final_supported_population": float(series["supported_total"][-1]),
+        "final_backlog_initial": float(series["awaiting_decision"][-1]),
+        "final_backlog_appeals": float(series["appeals_pending"][-1]),
+        "final_are_in_uk": float(series["are_in_uk"][-1]),
+    }
+    for name, times in events.items():
+        summary[name] = _count_by(times, run.horizon)
+    summary["arrivals"] = {route: int(v.sum()) for route, v in run.arrivals_by_day.items()}
+    summary.update(_percentiles(wait, "days_to_initial_decision"))
+    summary.update(_percentiles(to_final, "days_to_final_outcome"))
+    summary["claimants_simulated"] = int(len(origin))
+    if policy_summaries:
+        summary["policies"] = policy_summaries
+
+    frame = pd.DataFrame(
+        {
+            "date": np.tile(dates.values, len(series)),
+            "metric": np.repeat(list(series), days + 1),
+            "value": np.concatenate([np.asarray(v, dtype=float) for v in series.values()]),
+        }
+    )
+    frame["metric"] = frame["metric"].astype("category")
+    manifest = {
+        "package": "asylum-policy-sim",
+        "version": package_version(),
+        "seed": run.seed,
+        "replication": run.replication,
+        "start_date": scenario.start_date.isoformat(),
+        "end_date": (scenario.start_date + timedelta(days=days)).isoformat(),
+        "scenario": scenario.model_dump(mode="json"),
+        "events_scheduled": run.events,
+        "wall_seconds": round(run.wall_seconds, 3),
+    }
+    return Result(
+        series=frame,
+        summary=summary,
+        manifest=manifest,
+        records=records if keep_records else None,
+        policy_outputs=run.policy_outputs if keep_records else None,
+    )

@@ -1,0 +1,252 @@
+"""The contract between a policy and the engine.
+
+A policy module defines
+
+- a config, a subclass of :class:`simulation.inputs.policy_config.PolicyConfig` (its
+  parameters with units; ``enabled`` switches it off), whose ``runtime`` names
+- a runtime, a subclass of :class:`Policy`, made fresh for each replication, that overrides
+  only the hooks it needs,
+
+and registers the config under a name in the ``asylum_sim.policies`` entry-point group (see
+docs/writing-a-policy.md). The engine calls a hook only for policies that override it, so a
+scenario with no policies runs exactly the core model.
+
+A policy sees the engine only through the :class:`Engine` protocol, handed to it once by
+:meth:`Policy.attach`: read-only record columns and a few verbs. It never writes a record
+column or touches the SimPy environment, and when the run ends :meth:`Policy.finish` returns
+what it did as plain data (:class:`PolicyOutput`: stays, events, counts and daily costs), so
+nothing after the run calls back into it.
+
+Hook points, in the order a person meets them:
+
+``arrival_multiplier(candidates)``
+    factor in [0, 1] on each candidate arrival (deterrence); ``candidates`` holds read-only
+    arrays ``time``, ``route``, ``group``, ``household``, ``supported`` and ``returnable``.
+    Arrivals are thinned from the same stream, so a factor of 1 changes nothing.
+``divert(people)``
+    once before the run, with the new claimants known in advance (record indices in time
+    order); may take some out of the UK system on arrival with ``engine.divert``.
+``divert_one(person, now)``
+    the same for a person coming back during the run; True takes them out.
+``on_claims(people)`` / ``on_claim(person, now)``
+    after claims join the decision queue (before the run / during it): may bring their
+    withdrawal forward with ``engine.withdraw_claims_by`` / ``withdraw_claim_by``.
+``voluntary_departure_multiplier()``
+    (time, factor) steps multiplying the voluntary-departure hazard after refusal.
+``on_are(person, now)``
+    a person's appeal rights are exhausted (after their competing exits are drawn).
+``start()``
+    once before the run, after everything else: open queues, schedule events.
+``finish(records, horizon)``
+    after the run, with the read-only records: a :class:`PolicyOutput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from ..core.units import DAYS_PER_YEAR
+from ..inputs.policy_config import Payment, PolicyConfig
+
+if TYPE_CHECKING:
+    from ..inputs.scenario import Scenario
+
+HOOKS = (
+    "arrival_multiplier",
+    "divert",
+    "divert_one",
+    "on_claims",
+    "on_claim",
+    "voluntary_departure_multiplier",
+    "on_are",
+    "start",
+)
+
+
+class ServedQueue(Protocol):
+    """A queue a policy opened with :meth:`Engine.queue`."""
+
+    servers: int
+
+    def push(self, person: int, tier: int = 0) -> None: ...
+
+    def set_servers(self, servers: int) -> None: ...
+
+    def set_rate(self, rate: float) -> None: ...
+
+
+class Engine(Protocol):
+    """What a policy may see and do in a running simulation (times in days since the start)."""
+
+    horizon: float
+
+    @property
+    def now(self) -> float: ...
+
+    def read(self, column: str) -> np.ndarray:
+        """A read-only record column (attributes, times, outcomes), indexed by record."""
+        ...
+
+    def divert(self, people: np.ndarray) -> None:
+        """Before the run: take these new claimants out of the UK system on arrival."""
+        ...
+
+    def withdraw_claims_by(self, people: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Before the run: withdraw these claims at ``times`` where that comes first."""
+        ...
+
+    def withdraw_claim_by(self, person: int, time: float) -> bool:
+        """During the run: withdraw this claim at ``time`` if that comes first."""
+        ...
+
+    def schedule(self, delay: float, action: Callable[[Any], None], value: Any = None) -> None:
+        """Call ``action(value)`` after ``delay`` days."""
+        ...
+
+    def queue(
+        self,
+        name: str,
+        work: Any,
+        entry_time: Any,
+        still_waiting: Callable[[int, float], bool],
+        begin: Callable[[int, float], None],
+        finish: Callable[[int, float], None],
+    ) -> ServedQueue:
+        """A queue of the policy's own, served by a pool of servers."""
+        ...
+
+    def awaiting_removal(self, person: int) -> bool:
+        """In the UK ARE stock now, and nobody is acting on them."""
+        ...
+
+    def take_from_are(self, person: int, done: bool) -> None:
+        """Take the person out of the UK ARE stock now (pending until ``done``)."""
+        ...
+
+    def return_to_are(self, person: int) -> int:
+        """Bring the person back to the UK ARE stock now, as a new record."""
+        ...
+
+    def make_returnable(self, person: int) -> None:
+        """From now on the person can be removed (joins the removal queue if waiting)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Stay:
+    """People in a place the policy owns (a hub, offshore detention): one entry per stay,
+    entered at ``start``, left at ``end`` (inf while still there)."""
+
+    records: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass
+class PolicyOutput:
+    """What a policy reports after a run, as plain data.
+
+    ``stays`` become stock series (and peak/final counts), ``events`` cumulative series,
+    ``summary`` counts in the run's summary, and ``costs`` daily GBP arrays (length: the run's
+    days) added to the cost ledger by category. ``details`` holds any other arrays worth
+    inspecting (kept with the records, read by nothing else). A policy whose spending replaces a core cost
+    credits that category with a negative amount (the incentive payments of voluntary return
+    replace the baseline's average cost of a voluntary return).
+    """
+
+    stays: dict[str, Stay] = field(default_factory=dict)
+    events: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, np.ndarray] = field(default_factory=dict)
+    details: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Policy:
+    """Base class of a policy's per-replication state; override the hooks you need."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self, config: PolicyConfig, scenario: Scenario, rng: np.random.Generator, horizon: float
+    ) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.rng = rng
+        self.horizon = horizon
+        self.days = int(round(horizon))
+        self.start_time = float((config.start_date - scenario.start_date).days)
+        self.engine: Engine | None = None
+
+    @classmethod
+    def hooks(cls) -> list[str]:
+        """The hook points this policy overrides."""
+        return [h for h in HOOKS if getattr(cls, h) is not getattr(Policy, h)]
+
+    def attach(self, engine: Engine) -> None:
+        """Called once, before any hook: the engine this policy acts on."""
+        self.engine = engine
+
+    # ---------------------------------------------------------------- hook points
+
+    def arrival_multiplier(self, candidates: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.ones(len(candidates["time"]))
+
+    def divert(self, people: np.ndarray) -> None:
+        return None
+
+    def divert_one(self, person: int, now: float) -> bool:
+        return False
+
+    def on_claims(self, people: np.ndarray) -> None:
+        return None
+
+    def on_claim(self, person: int, now: float) -> None:
+        return None
+
+    def voluntary_departure_multiplier(self) -> list[tuple[float, float]]:
+        return []
+
+    def on_are(self, person: int, now: float) -> None:
+        return None
+
+    def start(self) -> None:
+        return None
+
+    def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
+        return PolicyOutput()
+
+
+def policy_year(times: np.ndarray, start: float) -> np.ndarray:
+    """Index of the policy year (0 = the first 365.25 days from the start) of each time."""
+    return np.floor((np.asarray(times) - start) / DAYS_PER_YEAR).astype(np.int64)
+
+
+def payments_on_dates(
+    payments: list[Payment], scenario_start: date, days: int, until: float = np.inf
+) -> np.ndarray:
+    """Daily array of lump sums paid on their dates, none on or after ``until``."""
+    out = np.zeros(days)
+    for payment in payments:
+        t = (payment.date - scenario_start).days
+        if 0 <= t < min(days, until):
+            out[t] += payment.amount_gbp
+    return out
+
+
+__all__ = [
+    "HOOKS",
+    "Engine",
+    "Payment",
+    "Policy",
+    "PolicyConfig",
+    "PolicyOutput",
+    "ServedQueue",
+    "Stay",
+    "payments_on_dates",
+    "policy_year",
+]

@@ -1,0 +1,3 @@
+"""Validation: the published figures the model is checked against, calibration of the
+parameters no source gives, and the history report (docs/validation.md).
+"""

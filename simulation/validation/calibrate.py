@@ -1,0 +1,276 @@
+"""Calibration: fit the parameters no source gives to published series.
+
+    asylum-sim calibrate scenarios/validation/calibration_2023_2025.yaml
+
+A calibration file names a targets file (whose ``fit: true`` figures are fitted), the
+parameters to fit with their bounds, the seed and the number of replications. The objective is
+the sum over fitted figures of the squared miss in units of each figure's tolerance, averaged
+over replications run on common random numbers (the same seeds at every trial point), so it is
+a deterministic function of the parameters; scipy's Nelder-Mead minimises it in a transformed
+space where every bound is respected. Re-running with the same file and seed gives the same
+fitted values.
+
+Unless ``--dry-run`` is given, the fitted values are written into the scenario files the
+calibration file names (keeping their comments and layout), each with a ``sources:`` entry of
+kind ``fitted`` that records the targets, the objective, the seed and the date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy import optimize
+
+from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+from ..experiments.evaluate import run_one
+from ..inputs import paths as scenario_paths
+from ..inputs.files import read_yaml
+from ..inputs.scenario import Scenario
+from .targets import load_targets, objective
+
+Progress = Callable[[int, float, dict[str, float]], None]
+
+
+class Parameter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="dotted path of the parameter in the calibrated scenario")
+    start: float = Field(description="where the search starts (so that a re-run repeats it)")
+    low: float
+    high: float
+    write: dict[str, str] = Field(
+        default_factory=dict,
+        description="scenario files (relative to this file) and the path to write the value at",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Parameter:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if not self.low <= self.start <= self.high:
+            raise ValueError(f"start ({self.start}) must lie within [{self.low}, {self.high}]")
+        return self
+
+
+class CalibrationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    targets: str = Field(description="targets file, relative to this file")
+    seed: int = Field(ge=0)
+    replications: int = Field(ge=1)
+    max_evaluations: int = Field(ge=1)
+    parameters: list[Parameter] = Field(min_length=1)
+
+
+@dataclass
+class Calibration:
+    """What a calibration found."""
+
+    values: dict[str, float]
+    objective: float
+    evaluations: int
+    message: str
+    history: list[tuple[dict[str, float], float]] = field(default_factory=list)
+
+
+def load_spec(path: str | Path) -> CalibrationSpec:
+    path = Path(path)
+    try:
+        return CalibrationSpec.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise ScenarioError(
+            str(path), problems_from_validation_error(exc, CalibrationSpec)
+        ) from None
+
+
+def _to_unbounded(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    share = np.clip((x - low) / (high - low), 1e-6, 1 - 1e-6)
+    return np.log(share / (1 - share))
+
+
+def _to_bounded(u: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return low + (high - low) / (1 + np.exp(-u))
+
+
+def fit(
+    scenario: Scenario,
+    targets,
+    parameters: Sequence[Parameter],
+    seed: int,
+    replications: int,
+    max_evaluations: int,
+    progress: Progress | None = None,
+) -> Calibration:
+    """Minimise the targets' objective over ``parameters`` (Nelder-Mead, bounded)."""
+    fitted = [t for t in targets if t.fit]
+    if not fitted:
+        raise InputError("calibration", [("targets", "no target is marked fit: true")])
+    paths = [p.path for p in parameters]
+    low = np.array([p.low for p in parameters])
+    high = np.array([p.high for p in parameters])
+    missing = []
+    for path in paths:
+        try:
+            _value_at(scenario, path)
+        except KeyError as exc:
+            missing.append((path, str(exc)))
+    if missing:
+        raise ScenarioError("calibration", missing)
+    start = np.array([p.start for p in parameters])
+    cache: dict[tuple[float, ...], float] = {}
+    history: list[tuple[dict[str, float], float]] = []
+
+    def evaluate(u: np.ndarray) -> float:
+        x = _to_bounded(u, low, high)
+        key = tuple(np.round(x, 12))
+        if key in cache:
+            return cache[key]
+        values = dict(zip(paths, (float(v) for v in x), strict=True))
+        trial = scenario.with_overrides(values)
+        results = [run_one(trial, seed, r, keep_records=False) for r in range(replications)]
+        value = objective(fitted, results, trial)
+        cache[key] = value
+        history.append((values, value))
+        if progress:
+            progress(len(history), value, values)
+        return value
+
+    u0 = _to_unbounded(start, low, high)
+    simplex = np.vstack([u0] + [u0 + 0.5 * np.eye(len(u0))[i] for i in range(len(u0))])
+    found = optimize.minimize(
+        evaluate,
+        u0,
+        method="Nelder-Mead",
+        options={
+            "initial_simplex": simplex,
+            "maxfev": max_evaluations,
+            "xatol": 1e-3,
+            "fatol": 1e-3,
+        },
+    )
+    best_values, best = min(history, key=lambda item: item[1])
+    return Calibration(
+        values=best_values,
+        objective=best,
+        evaluations=len(history),
+        message=str(found.message),
+        history=history,
+    )
+
+
+def _value_at(scenario: Scenario, path: str):
+    return scenario_paths.get(scenario.to_dict(), path)
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def round_fitted(value: float) -> float:
+    """A fitted value as written into scenario files (4 significant figures)."""
+    return float(f"{value:.4g}")
+
+
+def write_values(
+    spec_path: Path,
+    spec: CalibrationSpec,
+    calibration: Calibration,
+    targets_path: Path,
+    fitted_ids: list[str],
+) -> list[Path]:
+    """Write the fitted values and their provenance into the scenario files, in place."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long lines (titles, URLs, notes)
+    yaml.representer.add_representer(  # keep an explicit null (an overlay removing an entry)
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    by_file: dict[Path, list[tuple[str, float]]] = {}
+    for parameter in spec.parameters:
+        value = round_fitted(calibration.values[parameter.path])
+        for file, path in parameter.write.items():
+            by_file.setdefault((spec_path.parent / file).resolve(), []).append((path, value))
+    note = (
+        f"fitted by asylum-sim calibrate {spec_path.name} on {date.today().isoformat()}"
+        f" to {len(fitted_ids)} published figures of {targets_path.name} ({', '.join(fitted_ids)})"
+        f"; seed {spec.seed}, {spec.replications} replication(s) on common random numbers, "
+        f"{calibration.evaluations} evaluations, objective {calibration.objective:.4g} (sum of "
+        f"squared misses in units of tolerance)"
+    )
+    written = []
+    for file, entries in by_file.items():
+        data = yaml.load(file.read_text(encoding="utf-8"))
+        for path, value in entries:
+            _set(data, path, value)
+            sources = data.setdefault("sources", {})
+            sources[path] = {"kind": "fitted", "note": note}
+        with file.open("w", encoding="utf-8") as handle:
+            yaml.dump(data, handle)
+        written.append(file)
+    return written
+
+
+def _set(data, path: str, value: float) -> None:
+    """Set ``path`` in a round-trip YAML mapping, creating mappings (and dated keys)."""
+    parts = path.split(".")
+    node = data
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        key = next((k for k in node if _text(k) == part), None)
+        if key is None:
+            key = date.fromisoformat(part) if _is_date(part) else part
+        if last:
+            node[key] = value
+        else:
+            if key not in node or not hasattr(node[key], "keys"):
+                node[key] = {}
+            node = node[key]
+
+
+def _text(key) -> str:
+    return key.isoformat() if isinstance(key, date) else str(key)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------ running it
+
+
+def run_calibration(
+    spec_path: str | Path,
+    dry_run: bool = False,
+    max_evaluations: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Calibration, list[Path]]:
+    """Load, fit and (unless ``dry_run``) write; returns the calibration and files written."""
+    spec_path = Path(spec_path).resolve()
+    spec = load_spec(spec_path)
+    targets_path = (spec_path.parent / spec.targets).resolve()
+    target_set, scenario_path = load_targets(targets_path)
+    scenario = Scenario.from_yaml(scenario_path)
+    calibration = fit(
+        scenario,
+        target_set.targets,
+        spec.parameters,
+        spec.seed,
+        spec.replications,
+        max_evaluations or spec.max_evaluations,
+        progress,
+    )
+    written: list[Path] = []
+    if not dry_run:
+        fitted_ids = [t.id for t in target_set.targets if t.fit]
+        written = write_values(spec_path, spec, calibration, targets_path, fitted_ids)
+    return calibration, written
