@@ -1,5 +1,6 @@
 """The ``asylum-sim`` command.
 
+    asylum-sim policies
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -65,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="asylum-sim", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("policies", help="list the registered policies and their parameters")
 
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path)
@@ -322,6 +326,17 @@ def _load(path: Path, years: float | None = None) -> Scenario:
     return scenario.with_years(years) if years is not None else scenario
 
 
+def cmd_policies(_args: argparse.Namespace) -> int:
+    from .inputs.policy_config import registered
+
+    for name, config in registered().items():
+        print(f"{name}: {(config.__doc__ or '').strip().splitlines()[0]}")
+        for field_name, field in config.model_fields.items():
+            about = f"  {field.description}" if field.description else ""
+            print(f"  {field_name}{about}")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = _load(args.file)
     sourced = len(scenario.sources)
@@ -379,6 +394,7 @@ def _say_written(paths: Sequence[Path], quiet: bool) -> None:
 
 
 COMMANDS = {
+    "policies": cmd_policies,
     "validate": cmd_validate,
     "run": cmd_run,
     "compare": cmd_compare,
@@ -404,6 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more will be written
+        return EXIT_OK
 
 
 if __name__ == "__main__":

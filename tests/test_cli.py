@@ -192,3 +192,14 @@ def test_console_script_compares_baseline_and_return_hubs(tmp_path):
     row = table[(table.metric == "final_are_in_uk") & (table.scenario != table.scenario.iloc[0])]
     assert row.diff_ci_high.iloc[0] < 0  # hubs lower the ARE population, significantly
     assert (out / "comparison.csv").exists()
+
+
+def test_policies_lists_every_registered_policy_with_its_parameters(capsys):
+    from simulation.inputs.policy_config import registered
+
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    for name, config in registered().items():
+        assert f"{name}: " in out
+        for field in config.model_fields:
+            assert f"  {field}" in out

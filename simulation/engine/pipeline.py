@@ -153,7 +153,15 @@ class Pipeline:
         self._bind()
         self.population.on_move.append(self._bind)
 
-        self.view = PolicyView(self)
+        self.view = PolicyView(
+            self.env,
+            self.horizon,
+            self.population,
+            self.decisions,
+            self.after_refusal,
+            self.removals,
+            self.return_to_are,
+        )
         for policy in self.policies:
             policy.attach(self.view)
         self.decisions.divert_one = [p.divert_one for p in using("divert_one")]
@@ -176,7 +184,7 @@ class Pipeline:
                 for t, _ in schedules.changes_within(schedule, sc.start_date, self.horizon)
             ]
         )
-        self.started = True
+        self.view.started = True
         for policy in using("start"):
             policy.start()
 

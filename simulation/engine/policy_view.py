@@ -11,40 +11,55 @@ a person in two states at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import simpy
 
 from ..core.records import READABLE_BY_POLICIES, DecisionOutcome
+from .after_refusal import AfterRefusal
+from .decisions import DecisionStage
+from .population import Population
 from .queueing import Due, Queue, at, now
-
-if TYPE_CHECKING:
-    from .pipeline import Pipeline
+from .removals import RemovalStage
 
 _DIVERTED = int(DecisionOutcome.DIVERTED)
 
 
 class PolicyView:
-    """The engine as a policy may use it; see the module docstring."""
+    """The engine as a policy may use it; see the module docstring.
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
-        self._population = pipeline.population
+    ``return_to_are(person, now)`` makes the new record of a person brought back to the UK;
+    ``started`` is set once the run is under way.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        horizon: float,
+        population: Population,
+        decisions: DecisionStage,
+        after_refusal: AfterRefusal,
+        removals: RemovalStage,
+        return_to_are: Callable[[int, float], int],
+    ) -> None:
+        self._env = env
+        self._population = population
+        self._decisions = decisions
+        self._after_refusal = after_refusal
+        self._removals = removals
+        self._return_to_are = return_to_are
         self._views: dict[str, np.ndarray] = {}
         self._viewed_size = -1
-        self.horizon = pipeline.horizon
+        self.horizon = horizon
+        self.started = False
 
     # ------------------------------------------------------------------ reading
 
     @property
     def now(self) -> float:
         """Days since the start date."""
-        return now(self._pipeline.env)
-
-    @property
-    def started(self) -> bool:
-        """True once the run is under way (verbs for claims known in advance are closed)."""
-        return getattr(self._pipeline, "started", False)
+        return now(self._env)
 
     def read(self, column: str) -> np.ndarray:
         """A read-only view of one record column (attributes, times, outcomes), one entry
@@ -85,11 +100,11 @@ class PolicyView:
 
     def withdraw_claim_by(self, person: int, time: float) -> bool:
         """A claim made during the run is withdrawn at ``time`` if that comes first."""
-        return self._pipeline.decisions.leave_one_by(person, time)
+        return self._decisions.leave_one_by(person, time)
 
     def schedule(self, delay: float, action: Callable[[Any], None], value: Any = None) -> None:
         """Call ``action(value)`` after ``delay`` days."""
-        at(self._pipeline.env, delay, _call, (action, value))
+        at(self._env, delay, _call, (action, value))
 
     def queue(
         self,
@@ -103,29 +118,29 @@ class PolicyView:
         """A queue of the policy's own, served by a pool of servers (see
         :class:`simulation.engine.queueing.Queue`): ``work[person]`` is a unit of service,
         ``entry_time[person]`` the time the person joined."""
-        return Queue(self._pipeline.env, name, work, entry_time, still_waiting, begin, finish)
+        return Queue(self._env, name, work, entry_time, still_waiting, begin, finish)
 
     def awaiting_removal(self, person: int) -> bool:
         """True if ``person`` is in the ARE stock in the UK and nobody is acting on them."""
-        return self._pipeline.after_refusal.awaiting_removal(person, self.now)
+        return self._after_refusal.awaiting_removal(person, self.now)
 
     def take_from_are(self, person: int, done: bool) -> None:
         """Take ``person`` out of the UK ARE stock now: pending until ``done``."""
-        self._pipeline.after_refusal.take_out(person, self.now, done)
+        self._after_refusal.take_out(person, self.now, done)
 
     def return_to_are(self, person: int) -> int:
         """Bring ``person`` back to the UK ARE stock now, as a new record; returns it."""
-        return self._pipeline.return_to_are(person, self.now)
+        return self._return_to_are(person, self.now)
 
     def make_returnable(self, person: int) -> None:
         """From now on ``person`` can be removed to their country: a person in the ARE stock
         whom nobody is acting on joins the removal queue."""
-        pipeline = self._pipeline
-        if pipeline.returnable[person]:
+        returnable = self._population.columns["returnable"]
+        if returnable[person]:
             return
-        pipeline.returnable[person] = 1
+        returnable[person] = 1
         if self.started and self.awaiting_removal(person):
-            pipeline.removals.join(person)
+            self._removals.join(person)
 
     def _before_run(self, verb: str) -> None:
         if self.started:
