@@ -127,6 +127,7 @@ def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
         Client(cluster) as client,
     ):
         sweep(spec, bases, tmp_path / "dask", client=client, quiet=True)
+        sweep(spec, bases, tmp_path / "dask_as_executor", executor=client, quiet=True)
         # worker settings that slow simulations are set aside during a sweep, then restored
         before = client.run(_worker_settings)
         assert len(before) == 2
@@ -144,7 +145,7 @@ def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
     reference = load_sweep(tmp_path / "serial")
     assert len(reference) == 16
     assert reference[["point", "scenario", "replication"]].drop_duplicates().shape[0] == 16
-    for other in ("processes", "dask"):
+    for other in ("processes", "dask", "dask_as_executor"):
         pd.testing.assert_frame_equal(load_sweep(tmp_path / other), reference)
         pd.testing.assert_frame_equal(
             load_sweep(tmp_path / other, "series"), load_sweep(tmp_path / "serial", "series")
@@ -298,3 +299,15 @@ def test_sensitivity_command_prints_indices(tmp_path, capsys):
     assert main(["sensitivity", str(out), "--metric", "total_cost_gbp"]) == 0
     printed = capsys.readouterr().out
     assert "S1" in printed and "x2" in printed
+
+
+def test_an_object_that_is_not_an_executor_is_refused_by_name():
+    from simulation import InputError
+    from simulation.experiments.executors import Serial, make
+
+    serial = Serial()
+    assert make(serial) is serial
+    with pytest.raises(InputError) as excinfo:
+        make(object())
+    assert excinfo.value.problems[0][0] == "executor"
+    assert "object is not an executor" in excinfo.value.problems[0][1]

@@ -120,7 +120,8 @@ def make(
     scheduler: str | None = None,
     client=None,
 ) -> Executor:
-    """An executor from a name ("serial", "processes", "dask"), a client or an address."""
+    """An executor from a name ("serial", "processes", "dask"), an executor object, a dask
+    Client (as ``executor`` or ``client``) or a scheduler address."""
     if client is not None or scheduler is not None:
         return Dask(scheduler=scheduler, client=client)
     if executor is None or executor == "processes":
@@ -135,7 +136,14 @@ def make(
         raise InputError(
             "executor", [(executor, "unknown executor; use serial, processes or dask")]
         )
-    return executor
+    if hasattr(executor, "imap") and hasattr(executor, "close"):
+        return executor
+    if hasattr(executor, "scheduler") and hasattr(executor, "submit"):  # a dask Client
+        return Dask(client=executor)
+    raise InputError(
+        "executor",
+        [("executor", f"{type(executor).__name__} is not an executor, a name or a dask Client")],
+    )
 
 
 def map_ordered(
