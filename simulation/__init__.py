@@ -36,7 +36,21 @@ _PUBLIC = {
     "sensitivity": "simulation.experiments.sensitivity",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = [
+    "InputError",
+    "NoCrossing",
+    "Replications",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "break_even",
+    "compare",
+    "load_sweep",
+    "run",
+    "sensitivity",
+    "sweep",
+]
 
 if TYPE_CHECKING:
     from .core.errors import InputError, ScenarioError

@@ -37,3 +37,12 @@ def test_validating_a_scenario_does_not_load_simpy_or_the_engine():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_every_public_name_loads_from_its_layer():
+    import simulation
+
+    assert sorted(simulation.__all__) == sorted(["__version__", *simulation._PUBLIC])
+    for name, module in simulation._PUBLIC.items():
+        value = getattr(simulation, name)
+        assert value.__module__ == module, name

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.records import ATTRIBUTES, COLUMNS, DRAWS, OUTCOMES, TIMES
 
+
 def _draw(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
     """Single precision: 24 bits are plenty for a probability or a service requirement, and
     half the memory keeps two processes from crowding each other's caches."""

@@ -20,12 +20,13 @@ from scipy import optimize
 
 from ..core.errors import InputError, ScenarioError
 from ..inputs.scenario import Scenario
+from ..outputs import outcomes
 from ..outputs.results import Result
 from .evaluate import run_one
 from .replications import mean_ci, run_many
 
 Progress = Callable[[int, int], None]
-COST_PREFIXES = ("cost_by_category_gbp.", "cost_by_category_discounted_gbp.")
+COST_PREFIXES = outcomes.zero_when_absent()
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Comparison:
 
     def difference(self, scenario: str, metric: str) -> tuple[float, float, float]:
         """(mean, ci_low, ci_high) of the paired difference scenario - reference."""
+        check_metric(metric, "comparison")
         row = self.table[(self.table.scenario == scenario) & (self.table.metric == metric)]
         if row.empty:
             raise InputError("comparison", [(metric, f"no such metric for scenario {scenario!r}")])
@@ -203,6 +205,7 @@ def break_even(
     confidence interval over replications. Raises :class:`NoCrossing` if no replication's
     difference changes sign within the range.
     """
+    check_metric(metric, "break-even")
     if low is None or high is None:
         default_low, default_high = _default_range(policy_scenario, parameter)
         low = default_low if low is None else low
@@ -256,13 +259,22 @@ def break_even(
     )
 
 
+def check_metric(metric: str, origin: str) -> None:
+    """Refuse a metric that is not a declared outcome (see docs/outcomes.md) before any run."""
+    problem = outcomes.unknown_metric(metric)
+    if problem:
+        raise InputError(origin, [("metric", problem)])
+
+
 def _metric(result: Result, metric: str) -> float:
+    """A declared metric's value in one run: 0 for a cost category the scenario does not
+    have; an error for another outcome it does not report (a policy it does not have)."""
     flat = result.flat_summary()
     if metric not in flat:
         if metric.startswith(COST_PREFIXES):
             return 0.0
-        known = ", ".join(sorted(k for k in flat if "." not in k))
         raise InputError(
-            "break-even", [("metric", f"unknown metric {metric!r}; summary metrics: {known}")]
+            "break-even",
+            [("metric", f"{metric!r} is not reported by {result.manifest['scenario']['name']!r}")],
         )
     return flat[metric]

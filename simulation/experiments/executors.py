@@ -129,9 +129,7 @@ def make(
     if executor == "serial":
         return Serial()
     if executor == "dask":
-        raise InputError(
-            "executor", [("dask", "needs a scheduler address or a client")]
-        )
+        raise InputError("executor", [("dask", "needs a scheduler address or a client")])
     if isinstance(executor, str):
         raise InputError(
             "executor", [(executor, "unknown executor; use serial, processes or dask")]

@@ -121,9 +121,7 @@ def run(
     if replications is None:
         return run_one(scenario, seed, 0, keep_records)
     if replications < 1:
-        raise InputError(
-            "run", [("replications", f"must be at least 1, got {replications}")]
-        )
+        raise InputError("run", [("replications", f"must be at least 1, got {replications}")])
     runs = run_many(
         [(scenario, seed, r) for r in range(replications)], workers, keep_records, progress
     )

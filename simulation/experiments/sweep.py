@@ -32,9 +32,9 @@ import pandas as pd
 import yaml
 
 from ..core.errors import ScenarioError
+from ..core.version import package_version
 from ..inputs import paths
 from ..inputs.scenario import Scenario
-from ..core.version import package_version
 from ..outputs.results import flatten
 from .evaluate import run_one
 from .executors import Executor, make

@@ -43,7 +43,7 @@ from ..core.errors import ScenarioError, problems_from_validation_error
 from ..inputs import paths
 from ..inputs.files import read_yaml
 from ..inputs.scenario import Scenario
-from ..outputs.results import SUMMARY_METRICS, is_summary_metric
+from ..outputs import outcomes
 
 Sampler = Literal["grid", "lhs", "sobol", "morris"]
 
@@ -122,18 +122,9 @@ class SweepSpec(BaseModel):
     seed: int = Field(1, ge=0)
     years: float | None = Field(None, gt=0)
     metrics: list[str] = Field(
-        default_factory=lambda: [
-            "total_cost_gbp",
-            "total_cost_discounted_gbp",
-            "peak_hotel_population",
-            "final_hotel_population",
-            "final_backlog_initial",
-            "final_backlog_appeals",
-            "final_are_in_uk",
-            "removals_enforced",
-            "returns_voluntary",
-        ],
+        default_factory=outcomes.headline,
         min_length=1,
+        description="summary outcomes kept per point (docs/outcomes.md)",
     )
     series: SeriesSpec | None = None
 
@@ -191,7 +182,8 @@ def spec_from_scenario(
 
 
 def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") -> None:
-    """Every parameter exists in some base scenario and both ends of its range are valid."""
+    """Every parameter exists in some base scenario and both ends of its range are valid, and
+    every metric is a declared outcome."""
     problems = []
     for path, space in spec.parameters.items():
         holders = [n for n, s in bases.items() if paths.exists(s.to_dict(), path)]
@@ -206,11 +198,10 @@ def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") ->
                 except ScenarioError as exc:
                     reason = "; ".join(m for _, m in exc.problems)
                     problems.append((f"parameters.{path}", f"{value} in '{name}': {reason}"))
-    unknown = [m for m in spec.metrics if not is_summary_metric(m)]
+    unknown = [m for m in spec.metrics if not outcomes.is_outcome(m)]
     if unknown:
-        problems.append(
-            ("metrics", f"unknown: {', '.join(unknown)}; known: {', '.join(SUMMARY_METRICS)}")
-        )
+        known = ", ".join(outcomes.known())
+        problems.append(("metrics", f"unknown: {', '.join(unknown)}; known: {known}"))
     if problems:
         raise ScenarioError(origin, problems)
 

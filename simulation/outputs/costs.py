@@ -18,9 +18,9 @@ worth (1 + r) ** (-d / 365.25) today, as in HM Treasury's Green Book convention.
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Mapping
+
+import numpy as np
 
 from ..core import schedules, timeline
 from ..core.records import AppealOutcome, ExitOutcome

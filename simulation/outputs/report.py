@@ -3,55 +3,45 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-#: (heading, [(metric key in the flat summary, label, unit)])
-SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
-    (
-        "Cost (constant prices)",
-        [
-            ("total_cost_gbp", "total", "gbp"),
-            ("total_cost_discounted_gbp", "total, discounted", "gbp"),
-        ],
-    ),
-    (
-        "Backlog at the end date",
-        [
-            ("final_backlog_initial", "awaiting an initial decision", "people"),
-            ("final_backlog_appeals", "appeals pending", "people"),
-            ("final_are_in_uk", "appeal rights exhausted, in UK", "people"),
-        ],
-    ),
-    (
-        "Hotels",
-        [
-            ("peak_hotel_population", "peak population", "people"),
-            ("final_hotel_population", "population at the end date", "people"),
-            ("final_supported_population", "all supported, at the end date", "people"),
-        ],
-    ),
-    (
-        "Outcomes over the run",
-        [
-            ("claims", "new claims", "people"),
-            ("grants_initial", "granted at initial decision", "people"),
-            ("appeals_allowed", "granted on appeal", "people"),
-            ("removals_enforced", "enforced removals", "people"),
-            ("returns_voluntary", "voluntary returns", "people"),
-            ("absconded", "absconded", "people"),
-        ],
-    ),
-    (
-        "Waiting (claims made in the run)",
-        [
-            ("days_to_initial_decision_p50", "days to initial decision, median", "days"),
-            ("days_to_initial_decision_p90", "days to initial decision, 90th pct", "days"),
-            ("days_to_final_outcome_p50", "days to final outcome, median", "days"),
-        ],
-    ),
-]
+from . import outcomes
+
+Row = tuple[str, str, str]  # (key in the flat summary, label, unit)
+
+#: Policy figures that are not counts of people (a day, a factor): a paired difference of
+#: them means little, so the comparison leaves them out. Policies do not yet declare the
+#: units of their own figures (outcomes.py declares them as ``varies``).
+_NOT_COUNTS = ("halt_day", "multiplier")
+
+
+def rows(section: str, keys: Iterable[str], sort: bool = False) -> list[Row]:
+    """The rows of ``section`` for a table of ``keys``: the section's single outcomes in the
+    order declared, then members of its families (in ``keys``' order, or sorted), indented."""
+    keys = list(keys)
+    single = [(o.name, o.label, o.unit) for o in outcomes.in_section(section) if not o.is_pattern]
+    members = []
+    for key in sorted(keys) if sort else keys:
+        outcome = outcomes.declared(key)
+        if outcome is not None and outcome.is_pattern and outcome.section == section:
+            members.append((key, "  " + outcome.label_for(key), outcome.unit))
+    return single + members
+
+
+def _table_sections(keys: Iterable[str], sort: bool, policies: bool) -> list[tuple[str, list[Row]]]:
+    """Every section with its rows; the policies' section only where asked and not empty."""
+    keys = list(keys)
+    sections = []
+    for heading in outcomes.SECTIONS:
+        found = rows(heading, keys, sort)
+        if heading == outcomes.POLICIES:
+            found = [r for r in found if not r[0].endswith(_NOT_COUNTS)]
+            if not (policies and found):
+                continue
+        sections.append((heading, found))
+    return sections
 
 
 def number(value: float, unit: str) -> str:
@@ -69,23 +59,12 @@ def number(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-def _cost_rows(flat: Mapping[str, float]) -> list[tuple[str, str, str]]:
-    prefix = "cost_by_category_gbp."
-    return [
-        (key, "  " + key[len(prefix) :].replace("_", " "), "gbp")
-        for key in flat
-        if key.startswith(prefix)
-    ]
-
-
 def summary_table(flat: Mapping[str, float], title: str) -> str:
     """One replication: a label and a value per line, grouped in sections."""
     lines = [title, "=" * len(title)]
-    for heading, rows in SECTIONS:
-        if heading.startswith("Cost"):
-            rows = rows + _cost_rows(flat)
+    for heading, section in _table_sections(flat, sort=False, policies=False):
         lines.append(heading)
-        for key, label, unit in rows:
+        for key, label, unit in section:
             if key in flat:
                 lines.append(f"  {label:<40} {number(flat[key], unit):>16}")
     return "\n".join(lines)
@@ -100,12 +79,9 @@ def replications_table(summary: pd.DataFrame, title: str) -> str:
         "=" * len(title),
         f"{'':42} {'mean':>16}   {'95% CI (' + str(n) + ' runs)':>32}",
     ]
-    flat_keys = {k: None for k in by_metric.index}
-    for heading, rows in SECTIONS:
-        if heading.startswith("Cost"):
-            rows = rows + _cost_rows(flat_keys)
+    for heading, section in _table_sections(by_metric.index, sort=False, policies=False):
         lines.append(heading)
-        for key, label, unit in rows:
+        for key, label, unit in section:
             if key not in by_metric.index:
                 continue
             row = by_metric.loc[key]
@@ -136,22 +112,10 @@ def comparison_table(table: pd.DataFrame) -> str:
         lines.append(
             f"{'':42} {'reference':>14} {'scenario':>14} {'difference':>14}   {'95% CI':>30}"
         )
-        cost_rows = [
-            (m, "  " + m.split(".", 1)[1].replace("_", " "), "gbp")
-            for m in sorted(metrics)
-            if m.startswith("cost_by_category_gbp.")
-        ]
-        policy_rows = [
-            (m, "  " + m.split(".", 1)[1].replace("_", " ").replace(".", ": "), "people")
-            for m in sorted(metrics)
-            if m.startswith("policies.") and not m.endswith(("halt_day", "multiplier"))
-        ]
-        sections = [(h, rows + cost_rows if h.startswith("Cost") else rows) for h, rows in SECTIONS]
-        if policy_rows:
-            sections.append(("Policies", policy_rows))
-        for heading, rows in sections:
+        sections = _table_sections(metrics, sort=True, policies=True)
+        for heading, section in sections:
             lines.append(heading)
-            for key, label, unit in rows:
+            for key, label, unit in section:
                 if (name, key) not in by.index:
                     continue
                 ours, theirs = by.loc[(name, key)], by.loc[(reference, key)]

@@ -21,61 +21,13 @@ import numpy as np
 import pandas as pd
 
 from ..core import timeline
-from ..core.version import package_version
 from ..core.records import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
+from ..core.version import package_version
 from ..core.vocabulary import ROUTE_CODES
 from ..engine import accommodation
 from ..engine.pipeline import RunRecords
 from . import costs
-
-PERCENTILES = (10, 50, 90)
-
-#: Events counted in the summary (and as cumulative_<name> series).
-EVENT_NAMES = (
-    "claims",
-    *(f"claims_{route}" for route in ROUTE_CODES),
-    "diverted_on_arrival",
-    "further_submissions",
-    "reentries",
-    "withdrawals",
-    "grants_initial",
-    "refusals_initial",
-    "appeals_lodged",
-    "appeals_allowed",
-    "appeals_dismissed",
-    "removals_enforced",
-    "returns_voluntary",
-    "absconded",
-)
-#: The scalar metrics every summary has; policies, cost categories and arrivals by route add
-#: metrics under the prefixes below (``policies.return_hubs.transfers``, ...).
-SUMMARY_METRICS = (
-    "total_cost_gbp",
-    "total_cost_discounted_gbp",
-    "peak_hotel_population",
-    "final_hotel_population",
-    "final_supported_population",
-    "final_backlog_initial",
-    "final_backlog_appeals",
-    "final_are_in_uk",
-    *EVENT_NAMES,
-    *(
-        f"days_to_{what}_{stat}"
-        for what in ("initial_decision", "final_outcome")
-        for stat in ("mean", *(f"p{q}" for q in PERCENTILES))
-    ),
-    "claimants_simulated",
-)
-SUMMARY_PREFIXES = (
-    "cost_by_category_gbp.",
-    "cost_by_category_discounted_gbp.",
-    "policies.",
-    "arrivals.",
-)
-
-
-def is_summary_metric(name: str) -> bool:
-    return name in SUMMARY_METRICS or name.startswith(SUMMARY_PREFIXES)
+from .outcomes import OUTCOMES, PERCENTILES
 
 
 @dataclass
@@ -187,6 +139,26 @@ def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+def assemble(values: dict[str, Any], families: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The summary in the order the outcomes are declared: every declared single outcome from
+    ``values``, and each family's mapping (cost categories, routes, policies) under its root.
+    Anything left over is an outcome nobody declared, which is a bug in this package."""
+    summary: dict[str, Any] = {}
+    for outcome in OUTCOMES:
+        if not outcome.is_pattern and outcome.name in values:
+            summary[outcome.name] = values[outcome.name]
+        elif outcome.root in families and outcome.root not in summary:
+            summary[outcome.root] = families[outcome.root]
+    missing = [o.name for o in OUTCOMES if not o.is_pattern and o.name not in values]
+    undeclared = sorted(set(values) - set(summary)) + sorted(set(families) - set(summary))
+    if missing or undeclared:
+        raise RuntimeError(
+            f"summary and outputs/outcomes.py disagree: not computed {missing}, "
+            f"not declared {undeclared}"
+        )
+    return summary
+
+
 def _count_by(times: np.ndarray, horizon: float) -> int:
     return int(np.count_nonzero(times <= horizon))
 
@@ -249,11 +221,9 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
     to_final = final[reached] - records["t_claim"][reached]
 
     hotel = series["in_hotel"]
-    summary: dict[str, Any] = {
+    values: dict[str, Any] = {
         "total_cost_gbp": float(sum(by_category.values())),
         "total_cost_discounted_gbp": float(sum(discounted.values())),
-        "cost_by_category_gbp": by_category,
-        "cost_by_category_discounted_gbp": discounted,
         "peak_hotel_population": float(hotel.max()),
         "final_hotel_population": float(hotel[-1]),
         "final_supported_population": float(series["supported_total"][-1]),
@@ -262,13 +232,18 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
         "final_are_in_uk": float(series["are_in_uk"][-1]),
     }
     for name, times in events.items():
-        summary[name] = _count_by(times, run.horizon)
-    summary["arrivals"] = {route: int(v.sum()) for route, v in run.arrivals_by_day.items()}
-    summary.update(_percentiles(wait, "days_to_initial_decision"))
-    summary.update(_percentiles(to_final, "days_to_final_outcome"))
-    summary["claimants_simulated"] = int(len(origin))
+        values[name] = _count_by(times, run.horizon)
+    values.update(_percentiles(wait, "days_to_initial_decision"))
+    values.update(_percentiles(to_final, "days_to_final_outcome"))
+    values["claimants_simulated"] = int(len(origin))
+    families: dict[str, dict[str, Any]] = {
+        "cost_by_category_gbp": by_category,
+        "cost_by_category_discounted_gbp": discounted,
+        "arrivals": {route: int(v.sum()) for route, v in run.arrivals_by_day.items()},
+    }
     if policy_summaries:
-        summary["policies"] = policy_summaries
+        families["policies"] = policy_summaries
+    summary = assemble(values, families)
 
     frame = pd.DataFrame(
         {

@@ -153,10 +153,10 @@ class PolicyOutput:
 
     ``stays`` become stock series (and peak/final counts), ``events`` cumulative series,
     ``summary`` counts in the run's summary, and ``costs`` daily GBP arrays (length: the run's
-    days) added to the cost ledger by category. ``details`` holds any other arrays worth
-    inspecting (kept with the records, read by nothing else). A policy whose spending replaces a core cost
+    days) added to the cost ledger by category. A policy whose spending replaces a core cost
     credits that category with a negative amount (the incentive payments of voluntary return
-    replace the baseline's average cost of a voluntary return).
+    replace the baseline's average cost of a voluntary return). ``details`` holds any other
+    arrays worth inspecting (kept with the records, read by nothing else).
     """
 
     stays: dict[str, Stay] = field(default_factory=dict)

@@ -70,9 +70,7 @@ class ReturnHubsConfig(PolicyConfig):
     deterrence: float = Field(
         1.0, ge=0, le=1, description="multiplier on the arrival rate of deterrence_routes"
     )
-    deterrence_routes: list[Route] = Field(
-        default=list(ROUTES), min_length=1
-    )
+    deterrence_routes: list[Route] = Field(default=list(ROUTES), min_length=1)
 
     @field_validator("eligible_households")
     @classmethod
@@ -235,8 +233,7 @@ class ReturnHubs(Policy):
             operation[start_day] += config.setup_cost_gbp
         return {
             "hub_operation": operation,
-            "hub_transfers": timeline.per_day(entered, days)
-            * config.transfer_cost_per_person_gbp,
+            "hub_transfers": timeline.per_day(entered, days) * config.transfer_cost_per_person_gbp,
             "hub_onward_removals": timeline.per_day(left[~returned], days)
             * config.onward_removal_cost_per_person_gbp,
         }

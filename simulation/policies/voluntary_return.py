@@ -127,9 +127,7 @@ class VoluntaryReturn(Policy):
         after = timeline.per_day(after, days)
         before = timeline.per_day(before, days)
         return {
-            "voluntary_return": -(
-                after * self.scenario.costs.voluntary_return_cost_per_person_gbp
-            ),
+            "voluntary_return": -(after * self.scenario.costs.voluntary_return_cost_per_person_gbp),
             "voluntary_return_incentive": (after + before) * per_return,
         }
 

@@ -1,0 +1,220 @@
+"""A returns agreement with one country (the UK-Albania model).
+
+From the start date, people of one nationality group become more returnable and the group's
+arrivals fall.
+
+Returnability. Each claimant is drawn returnable or not on arrival, with the group's
+``returnable_share`` in the scenario (``old``). The agreement raises it to its own
+``returnable_share`` (``new``): every person of the group who is not returnable is made
+returnable with probability
+
+    p_up = (new - old) / (1 - old)
+
+so that old + (1 - old) * p_up = new. The draw is made once per person (a further claim or a
+return to the UK keeps it), when their appeal rights are exhausted on or after the start date,
+or on the start date for people already in the ARE stock then (the starting stock included).
+A person made returnable who is waiting in the ARE stock joins the enforced-removal queue; the
+agreement adds no removal capacity, so they compete with everyone else for it.
+
+Arrivals. From the start date the arrival rate of the group on ``deterrence_routes`` is
+multiplied by ``deterrence`` (thinned from the same stream, so the people who still come are
+the same people as without the agreement).
+
+Costs. ``cost_per_removal_gbp`` is paid for every enforced removal of the group from the start
+date (payments to the partner country), on top of the core cost of a removal, which the core
+ledger already counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from ..core import timeline
+from ..core.errors import Problem
+from ..core.records import ExitOutcome
+from ..core.vocabulary import ROUTE_CODES, ROUTES, Route
+from .contract import Policy, PolicyConfig, PolicyOutput
+
+if TYPE_CHECKING:
+    from ..inputs.scenario import Scenario
+
+
+class ReturnsAgreementConfig(PolicyConfig):
+    """A returns agreement: one nationality group more returnable, and fewer of its arrivals."""
+
+    group: str = Field(description="the nationality group covered (a key of nationality_groups)")
+    returnable_share: float = Field(
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="share of the group removable to their country under the agreement; at "
+        "least the group's own returnable_share",
+    )
+    deterrence: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="multiplier on the group's arrival rate on deterrence_routes from the start",
+    )
+    deterrence_routes: list[Route] = Field(
+        default=list(ROUTES), min_length=1, description="routes on which deterrence applies"
+    )
+    cost_per_removal_gbp: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="paid per enforced removal of the group from the start date, on top of "
+        "the core cost of a removal",
+    )
+
+    def problems_with(self, scenario: Scenario) -> list[Problem]:
+        """The group must exist, and the agreement cannot make it less returnable."""
+        groups = scenario.nationality_groups
+        if self.group not in groups:
+            known = ", ".join(groups)
+            return [
+                ("group", f"unknown nationality group {self.group!r}; the scenario has {known}")
+            ]
+        old = groups[self.group].returnable_share
+        if self.returnable_share < old:
+            return [
+                (
+                    "returnable_share",
+                    f"must be at least the group's returnable_share ({old:g}), got "
+                    f"{self.returnable_share:g}: an agreement cannot make people less returnable",
+                )
+            ]
+        return []
+
+
+def uplift(old: float, new: float) -> float:
+    """Probability that a person not returnable at the old share is at the new one."""
+    if new <= old or old >= 1:
+        return 0.0
+    return (new - old) / (1 - old)
+
+
+class ReturnsAgreement(Policy):
+    name = "returns_agreement"
+    config: ReturnsAgreementConfig
+
+    def __init__(
+        self,
+        config: ReturnsAgreementConfig,
+        scenario: Scenario,
+        rng: np.random.Generator,
+        horizon: float,
+    ) -> None:
+        super().__init__(config, scenario, rng, horizon)
+        groups = scenario.nationality_groups
+        self.group = list(groups).index(config.group)
+        self.p_up = uplift(groups[config.group].returnable_share, config.returnable_share)
+        self.routes = [ROUTE_CODES[r] for r in config.deterrence_routes]
+        self.decided: dict[int, bool] = {}  # first record of a person -> made returnable
+        self.before: list[int] = []  # reached ARE before the start date: re-checked then
+        self.made: list[tuple[int, float]] = []  # (record, time) made returnable
+
+    # ------------------------------------------------------------------ hooks
+
+    def arrival_multiplier(self, candidates: Mapping[str, np.ndarray]) -> np.ndarray:
+        times = candidates["time"]
+        factor = np.ones(len(times))
+        covered = (times >= self.start_time) & (candidates["group"] == self.group)
+        covered &= np.isin(candidates["route"], self.routes)
+        factor[covered] = self.config.deterrence
+        return factor
+
+    def on_are(self, person: int, now: float) -> None:
+        engine = self.engine
+        if self.p_up <= 0 or engine.read("group")[person] != self.group:
+            return
+        if engine.read("returnable")[person]:
+            return
+        if now >= self.start_time:
+            self._decide(person)
+        else:
+            self.before.append(person)
+
+    def start(self) -> None:
+        if 0 < self.start_time < self.horizon and self.before:
+            self.engine.schedule(self.start_time - self.engine.now, self._on_start_date)
+
+    # ------------------------------------------------------------------ returnability
+
+    def _on_start_date(self, _value: object = None) -> None:
+        """People still waiting in the ARE stock on the start date get their draw now."""
+        engine = self.engine
+        for person in self.before:
+            if engine.awaiting_removal(person) and not engine.read("returnable")[person]:
+                self._decide(person)
+        self.before = []
+
+    def _decide(self, person: int) -> None:
+        """One draw per person: made returnable with probability p_up."""
+        first = self._first_record(person)
+        made = self.decided.get(first)
+        if made is None:
+            made = bool(self.rng.random() < self.p_up)
+            self.decided[first] = made
+        if made:
+            self.engine.make_returnable(person)
+            self.made.append((person, self.engine.now))
+
+    def _first_record(self, person: int) -> int:
+        """The person's first record (records of later claims point back to it)."""
+        parent = self.engine.read("parent")
+        while parent[person] >= 0:
+            person = int(parent[person])
+        return person
+
+    # ------------------------------------------------------------------ after the run
+
+    def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
+        made = np.array([p for p, _ in self.made], dtype=np.int64)
+        made_at = np.array([t for _, t in self.made], dtype=float)
+        removed = (
+            (records["exit_outcome"] == ExitOutcome.REMOVED)
+            & (records["group"] == self.group)
+            & (records["t_exit"] >= self.start_time)
+        )
+        made_first = [first for first, yes in self.decided.items() if yes]
+        unlocked = removed & np.isin(first_records(records["parent"]), made_first)
+        removals = records["t_exit"][removed]
+        costs = {}
+        if self.config.cost_per_removal_gbp > 0:
+            per_day = timeline.per_day(removals, self.days)
+            costs["returns_agreement"] = per_day * self.config.cost_per_removal_gbp
+        return PolicyOutput(
+            events={
+                "made_returnable_by_agreement": made_at,
+                "removals_under_agreement": removals,
+                "removals_unlocked_by_agreement": records["t_exit"][unlocked],
+            },
+            summary={
+                "made_returnable": int(len(made)),
+                "made_on_start_date": int((made_at <= max(self.start_time, 0.0)).sum()),
+                "group_removals": int(removed.sum()),
+                "removals_unlocked": int(unlocked.sum()),
+            },
+            costs=costs,
+            details={"made_returnable": made},
+        )
+
+
+def first_records(parent: np.ndarray) -> np.ndarray:
+    """For every record, the first record of the same person (following ``parent``)."""
+    first = np.arange(len(parent))
+    while True:
+        up = parent[first]
+        later = up >= 0
+        if not later.any():
+            return first
+        first = np.where(later, up, first)
+
+
+ReturnsAgreementConfig.runtime = ReturnsAgreement
