@@ -113,3 +113,9 @@ def tiny_scenario() -> Scenario:
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     return Scenario.from_yaml(BASELINE)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes more than a few seconds (deselect with -m 'not slow')"
+    )

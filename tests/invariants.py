@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from simulation.core import schedules, timeline
 from simulation.core.records import AppealOutcome, DecisionOutcome, ExitOutcome, Origin
+from simulation.core.units import DAYS_PER_MONTH
+from simulation.inputs import files
+from simulation.inputs.policy_config import registered
 from simulation.outputs.results import Result, stage_series
 
 LEFT_ARE = (
@@ -128,16 +136,100 @@ def _covers(start: np.ndarray, end: np.ndarray, t: float) -> np.ndarray:
         return (np.maximum(start, 0) <= t) & (t < end)
 
 
+@dataclass(frozen=True)
+class RecordedQueue:
+    """A queue of the pipeline as the records show it.
+
+    Members are the records that joined it (``member``); a member is in the queue's stage
+    from ``entry`` (the start date for starting stocks) until ``end``, and in service from
+    ``start`` (NaN: never served) until ``end``. ``servers`` names the scenario's schedule
+    of servers (rounded to whole servers, as the engine does) and ``rate(scenario, t)`` is
+    each server's speed at times ``t``, in people a day, computed as the engine computes it.
+    """
+
+    name: str
+    member: Callable[[dict[str, np.ndarray]], np.ndarray]
+    entry: str
+    start: str
+    end: str
+    servers: Callable[[Any], Any]
+    rate: Callable[[Any, np.ndarray], np.ndarray]
+
+
+def _at(schedule, scenario, t: np.ndarray) -> np.ndarray:
+    return schedules.value_at(schedule, scenario.start_date, t)
+
+
+QUEUES = (
+    RecordedQueue(
+        "decisions",
+        lambda r: ~np.isin(r["dec_outcome"], (DecisionOutcome.NONE, DecisionOutcome.DIVERTED)),
+        "t_claim",
+        "t_dec_start",
+        "t_dec_end",
+        lambda sc: sc.decisions.caseworkers_fte,
+        lambda sc, t: (
+            _at(sc.decisions.decisions_per_fte_per_month, sc, t)
+            * sc.people_per_case
+            / DAYS_PER_MONTH
+        ),
+    ),
+    RecordedQueue(
+        "appeals",
+        lambda r: r["app_outcome"] != AppealOutcome.NONE,
+        "t_app_start",
+        "t_app_hearing",
+        "t_app_end",
+        lambda sc: sc.appeals.judges_fte,
+        lambda sc, t: _at(sc.appeals.determinations_per_judge_per_day, sc, t) * sc.people_per_case,
+    ),
+)
+#: A fraction of a day that no scheduled time (whole days, or a continuous random time)
+#: hits: sample times k + OFFSET fall between events.
+OFFSET = 0.381966011250105
+
+
+def _covering(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """How many intervals [start, end) cover each time in ``t`` (NaN starts never began)."""
+    began = np.isfinite(start)
+    starts, ends = np.sort(start[began]), np.sort(end[began])
+    return np.searchsorted(starts, t, side="right") - np.searchsorted(ends, t, side="right")
+
+
+def queue_state(
+    records: dict[str, np.ndarray], queue: RecordedQueue, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(people in the stage, people in service) at each time in ``t``."""
+    member = queue.member(records)
+    entry = np.maximum(records[queue.entry][member], 0.0)
+    end = records[queue.end][member]
+    present = _covering(entry, end, t)
+    in_service = _covering(records[queue.start][member], end, t)
+    return present, in_service
+
+
+def sample_times(
+    records: dict[str, np.ndarray], queue: RecordedQueue, horizon: float
+) -> np.ndarray:
+    """Times to look at a queue: within every day, and just after every service completion
+    (when a freed server must take the next person waiting)."""
+    daily = np.arange(int(np.ceil(horizon)), dtype=float) + OFFSET
+    ends = records[queue.end][queue.member(records) & np.isfinite(records[queue.start])]
+    after = ends[np.isfinite(ends)] + 1e-7
+    times = np.concatenate([daily, after])
+    return np.sort(times[times < horizon])
+
+
 def check_capacities(result: Result, scenario) -> None:
-    """No queue serves more people than it has servers; no accommodation over capacity."""
+    """No queue serves more people than it has servers, and no server idles while someone
+    waits (while the servers' speed is positive); no accommodation over capacity."""
     records = result.records
     days = scenario.horizon_days
-    for start_name, end_name, servers in (
-        ("t_dec_start", "t_dec_end", scenario.decisions.caseworkers_fte),
-    ):
-        start, end = records[start_name], records[end_name]
-        begun = np.isfinite(start)
-        _check_servers(start[begun], end[begun], servers, scenario)
+    for queue in QUEUES:
+        start, end = records[queue.start], records[queue.end]
+        begun = queue.member(records) & np.isfinite(start)
+        _check_servers(start[begun], end[begun], queue.servers(scenario), scenario)
+        _check_no_idle_server(records, queue, scenario)
     wide = result.series_wide()
     t = np.arange(days + 1, dtype=float)
     acc = scenario.accommodation
@@ -150,6 +242,27 @@ def check_capacities(result: Result, scenario) -> None:
         assert wide[column].min() >= 0
 
 
+def servers_at(queue: RecordedQueue, scenario, t: np.ndarray) -> np.ndarray:
+    """Servers in force at each time (FTE rounded to whole servers, as the engine does)."""
+    return np.round(schedules.value_at(queue.servers(scenario), scenario.start_date, t))
+
+
+def _check_no_idle_server(records: dict[str, np.ndarray], queue: RecordedQueue, scenario) -> None:
+    """Whenever someone waits and servers work at a positive speed, every server is busy
+    (more may be busy just after the servers were cut: nobody is interrupted)."""
+    t = sample_times(records, queue, scenario.horizon_days)
+    present, in_service = queue_state(records, queue, t)
+    servers = servers_at(queue, scenario, t)
+    working = queue.rate(scenario, t) > 0
+    waiting = (present > in_service) & working
+    idle = waiting & (in_service < servers)
+    assert not idle.any(), (
+        f"{queue.name}: servers idle while people wait at t={t[idle][:5]} "
+        f"(in service {in_service[idle][:5]}, servers {servers[idle][:5]}, "
+        f"in the stage {present[idle][:5]})"
+    )
+
+
 def _check_servers(start: np.ndarray, end: np.ndarray, servers, scenario) -> None:
     """At every service start, the number in service is within the servers at that time."""
     times = np.concatenate([start, end])
@@ -159,4 +272,46 @@ def _check_servers(start: np.ndarray, end: np.ndarray, servers, scenario) -> Non
     in_service = np.cumsum(delta[order])
     is_start = delta[order] > 0
     capacity = np.round(schedules.value_at(servers, scenario.start_date, times[order]))
-    assert np.all(in_service[is_start] <= capacity[is_start])
+    over = is_start & (in_service > capacity)
+    assert not over.any(), (
+        f"more in service than servers at t={times[order][over][:5]} "
+        f"(in service {in_service[over][:5]}, servers {capacity[over][:5]})"
+    )
+
+
+# ---------------------------------------------------------------------- policy examples
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@dataclass(frozen=True)
+class PolicyExample:
+    """A registered policy's config as a scenario file in scenarios/ sets it."""
+
+    name: str
+    path: Path  # the scenario file (``extends:`` resolved)
+    raw: dict[str, Any]  # the policy's section of that file, as read
+
+
+def policy_examples() -> dict[str, PolicyExample]:
+    """For every registered policy, the example config of the scenario file that sets the
+    fewest policies (a policy's own file before a combined one), by name; a registered
+    policy no file sets is missing from the result."""
+    found: dict[str, tuple[int, PolicyExample]] = {}
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        data = files.load(path)
+        policies = data.get("policies") or {}
+        for name, raw in policies.items():
+            if raw is None or name not in registered():
+                continue
+            if name not in found or len(policies) < found[name][0]:
+                found[name] = (len(policies), PolicyExample(name, path, dict(raw)))
+    return {name: example for name, (_, example) in sorted(found.items())}
+
+
+def missing_example_message(name: str) -> str:
+    return (
+        f"policy {name!r} is registered but no scenario in scenarios/ sets it: add an "
+        f"example scenario (e.g. scenarios/{name}.yaml) so the contract and property tests "
+        "cover it"
+    )

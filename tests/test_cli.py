@@ -62,6 +62,7 @@ def test_run_tiny_with_replications_writes_files(tmp_path, capsys):
 
 
 @pytest.mark.skipif(shutil.which("asylum-sim") is None, reason="console script not installed")
+@pytest.mark.slow
 def test_console_script_runs_two_years_of_the_baseline(tmp_path):
     out = tmp_path / "out"
     completed = subprocess.run(
@@ -165,6 +166,7 @@ def test_break_even_names_an_unknown_metric(tmp_path, capsys):
 
 
 @pytest.mark.skipif(shutil.which("asylum-sim") is None, reason="console script not installed")
+@pytest.mark.slow
 def test_console_script_compares_baseline_and_return_hubs(tmp_path):
     out = tmp_path / "cmp"
     completed = subprocess.run(

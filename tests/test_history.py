@@ -10,10 +10,10 @@ import yaml
 from conftest import ROOT, tiny, tiny_dict
 
 from simulation import Scenario
-from simulation.validation.calibrate import run_calibration
-from simulation.experiments.replications import run_one
-from simulation.validation.history import run_history
 from simulation.core.records import AppealOutcome, DecisionOutcome, ExitOutcome
+from simulation.experiments.replications import run_one
+from simulation.validation.calibrate import run_calibration
+from simulation.validation.history import run_history
 from simulation.validation.targets import evaluate, load_targets
 
 TARGETS = ROOT / "scenarios" / "validation" / "targets_2023_2025.yaml"
@@ -34,6 +34,7 @@ def history():
     return run_history(TARGETS, replications=3, seed=1)
 
 
+@pytest.mark.slow
 def test_headline_targets_stay_within_tolerance(history):
     scenario, target_set, results = history
     table = evaluate(target_set.targets, results, scenario).set_index("id")
@@ -183,6 +184,7 @@ def test_shipped_calibration_file_is_valid():
         assert parameter.low <= value <= parameter.high, parameter.path
 
 
+@pytest.mark.slow
 def test_history_report_command_writes_markdown_and_figures(tmp_path, monkeypatch):
     from simulation.cli import main
 

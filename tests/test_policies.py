@@ -10,13 +10,12 @@ from scipy import stats
 from test_determinism import fingerprint
 
 from simulation import ScenarioError, run
-from simulation.engine.accommodation import occupancy
+from simulation.core.records import DecisionOutcome
+from simulation.core.vocabulary import SINGLE_ADULT
 from simulation.experiments.comparison import NoCrossing, break_even, compare
 from simulation.experiments.replications import run_one
 from simulation.inputs.policy_config import registered
 from simulation.policies.contract import Policy
-from simulation.core.records import DecisionOutcome
-from simulation.core.vocabulary import SINGLE_ADULT
 
 OFFSHORE = {
     "start_date": "2026-02-01",
@@ -182,7 +181,9 @@ def test_no_family_member_or_child_is_ever_in_a_hub_and_capacity_holds():
     begun, arrived = output.details["transfer_begun"], stage.start
     for t in begun:
         present = np.sum((stage.start <= t) & (stage.end > t))
-        travelling = np.sum((begun <= t) & (arrived > t)) + np.sum(output.details["in_transfer_since"] <= t)
+        travelling = np.sum((begun <= t) & (arrived > t)) + np.sum(
+            output.details["in_transfer_since"] <= t
+        )
         capacity = 30 if t < 243 else 15  # 2026-09-01 is day 243
         assert present + travelling <= capacity
     assert np.any(begun > 243)

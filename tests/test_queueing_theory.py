@@ -1,9 +1,11 @@
 """The model against queueing theory.
 
 One stage configured as M/M/c (Poisson arrivals, exponential service, c caseworkers, nobody
-withdraws, everyone granted) must reproduce the Erlang C mean wait; and Little's law must hold
-on every queue of a stationary run. Both use independent replications and a Student-t
-confidence interval: the theory value must lie inside it.
+withdraws, everyone granted) must reproduce the Erlang C mean wait. Little's law must hold on
+every stage of a stationary tandem network whose stocks theory gives (M/M/c decisions, M/M/c
+appeals, an M/M/infinity ARE stock): the daily series' time-average stock and lambda W from the
+records must each match the textbook stock, and each other. All use independent replications
+and Student-t confidence intervals: the theory value must lie inside them.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import pytest
 from conftest import tiny
 from scipy import stats
 
+from simulation.core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from simulation.experiments.replications import run_one
-from simulation.core.units import DAYS_PER_MONTH
-from simulation.core.records import Origin
 
 CONFIDENCE = 0.99
 
@@ -98,10 +99,66 @@ def test_queue_wait_responds_to_capacity_changes():
     assert np.nanmean(after) > 3 * np.nanmean(before)
 
 
-def _stationary_scenario():
-    """Every stage busy but stable; hazards high enough to settle within the warm-up."""
+# ---------------------------------------------------------------------- Little's law
+
+#: Arrivals, per-server speeds (people a day) and servers of the tandem network below.
+LAMBDA = 150 / DAYS_PER_MONTH
+CASEWORKERS, PER_CASEWORKER = 6, 30 / DAYS_PER_MONTH
+JUDGES, PER_JUDGE = 4, 1.6
+ALLOWED = 0.5
+LEAVING = (12 + 6) / DAYS_PER_YEAR  # voluntary departure + absconding, per day
+WINDOW = (200.0, 1100.0)  # days: after the warm-up, well before the end of the run
+LITTLE_REPLICATIONS = 12
+#: 9 intervals (3 stages x 3 checks) at a family-wise confidence of 99% (Bonferroni)
+LITTLE_CONFIDENCE = 1 - 0.01 / 9
+
+
+def tandem_scenario():
+    """A Jackson network whose every stage has a textbook stock.
+
+    Poisson arrivals; decisions M/M/c (nobody withdraws, everyone refused, so by Burke's
+    theorem the refusals are Poisson too); everyone appeals to an M/M/c tribunal; half the
+    appeals are dismissed, and those people leave the ARE stock at a constant hazard (no
+    removals, further submissions or returns): an M/M/infinity stage.
+    """
+    quiet = {"rate_per_month": 0, "claim_share": 1.0, "support_share": 0.0}
     return tiny(
         end_date="2030-01-01",
+        arrivals={
+            "small_boat": {
+                "rate_per_month": LAMBDA * DAYS_PER_MONTH,
+                "claim_share": 1.0,
+                "support_share": 0.0,
+            },
+            "other_irregular": quiet,
+            "in_country": quiet,
+        },
+        nationality_groups={
+            "high": {
+                "share": 1.0,
+                "grant_rate": 0.0,
+                "appeal_allowed_rate": ALLOWED,
+                "returnable_share": 0.0,
+            },
+            "low": {"share": 0.0, "returnable_share": 0.0},
+        },
+        decisions={
+            "caseworkers_fte": CASEWORKERS,
+            "decisions_per_fte_per_month": PER_CASEWORKER * DAYS_PER_MONTH,
+            "withdrawal_rate_per_year": 0.0,
+        },
+        appeals={
+            "lodged_share": 1.0,
+            "judges_fte": JUDGES,
+            "determinations_per_judge_per_day": PER_JUDGE,
+        },
+        after_refusal={
+            "enforced_removals_per_month": 0,
+            "voluntary_departure_rate_per_year": 12.0,
+            "further_submission_rate_per_year": 0.0,
+            "absconding_rate_per_year": 6.0,
+            "reentry_share": 0.0,
+        },
         initial_state={
             "awaiting_decision_people": 0,
             "awaiting_over_12_months_people": 0,
@@ -110,46 +167,85 @@ def _stationary_scenario():
             "supported_people": 0,
             "are_supported_people": 0,
         },
-        decisions={"caseworkers_fte": 16, "withdrawal_rate_per_year": 1.0},
-        appeals={"judges_fte": 5},
-        after_refusal={
-            "voluntary_departure_rate_per_year": 4.0,
-            "further_submission_rate_per_year": 1.0,
-            "absconding_rate_per_year": 2.0,
-        },
     )
 
 
-def _little_gap(result, start_name, end_name, stage_mask, metric, t1, t2):
-    """Time-average stock minus (entries per day x mean sojourn of those entries)."""
-    records = result.records
-    start, end = records[start_name], records[end_name]
-    entered = stage_mask & (start >= t1) & (start < t2)
-    sojourn = end[entered] - start[entered]
-    assert np.all(np.isfinite(sojourn)), "window too close to the end of the run"
-    wide = result.series_wide()[metric].to_numpy()
-    average_stock = wide[int(t1) : int(t2)].mean()
-    return average_stock - entered.sum() / (t2 - t1) * sojourn.mean()
+def mmc_stock(arrival_rate: float, service_rate: float, servers: int) -> float:
+    """Mean number in an M/M/c system (waiting or served): lambda (W_q + 1 / mu)."""
+    return arrival_rate * (erlang_c_wait(arrival_rate, service_rate, servers) + 1 / service_rate)
 
 
-@pytest.mark.parametrize(
-    ("start_name", "end_name", "outcome", "metric"),
-    [
-        ("t_claim", "t_dec_end", "dec_outcome", "awaiting_decision"),
-        ("t_app_start", "t_app_end", "app_outcome", "appeals_pending"),
-        ("t_are", "t_exit", "exit_outcome", "are_in_uk"),
-    ],
-)
-def test_littles_law_on_every_queue(start_name, end_name, outcome, metric):
-    scenario = _stationary_scenario()
-    gaps, stocks = [], []
-    t1, t2 = 300.0, 900.0  # leave room after t2 for everyone entering to leave
-    for replication in range(12):
-        result = run_one(scenario, 5, replication, keep_records=True)
+#: (series, entry time, end time, outcome column, theoretical mean stock)
+STAGES = {
+    "decisions": (
+        "awaiting_decision",
+        "t_claim",
+        "t_dec_end",
+        "dec_outcome",
+        mmc_stock(LAMBDA, PER_CASEWORKER, CASEWORKERS),
+    ),
+    "appeals": (
+        "appeals_pending",
+        "t_app_start",
+        "t_app_end",
+        "app_outcome",
+        mmc_stock(LAMBDA, PER_JUDGE, JUDGES),
+    ),
+    "appeal rights exhausted": (
+        "are_in_uk",
+        "t_are",
+        "t_exit",
+        "exit_outcome",
+        LAMBDA * (1 - ALLOWED) / LEAVING,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def tandem_runs():
+    scenario = tandem_scenario()
+    return [
+        run_one(scenario, 5, replication, keep_records=True)
+        for replication in range(LITTLE_REPLICATIONS)
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_littles_law_on_every_queue(stage, tandem_runs):
+    """L = lambda W on each stage, with L and lambda W measured independently.
+
+    L is the time average of the stage's daily series (``result.series``, read at midnights);
+    lambda and W come from the records: the people entering the stage within the window per
+    day, and the mean time they spent in it. Each is compared with the stage's textbook
+    mean stock (M/M/c, M/M/c, M/M/infinity), and with each other, by Student-t intervals over
+    replications at a family-wise confidence of 99%. A series that counts the wrong people
+    or days fails the first; records whose times are wrong (an end written late, a stage
+    entered at the wrong time) fail the second; either fails the third unless both are wrong
+    alike.
+    """
+    metric, start_name, end_name, outcome, theory = STAGES[stage]
+    t1, t2 = WINDOW
+    series_stock, lambda_w, gaps = [], [], []
+    for result in tandem_runs:
         records = result.records
-        mask = (records[outcome] != 0) & (records["origin"] != Origin.STOCK_ARE)
-        gaps.append(_little_gap(result, start_name, end_name, mask, metric, t1, t2))
-        stocks.append(result.series_wide()[metric].to_numpy()[int(t1) : int(t2)].mean())
-    low, high = t_interval(np.array(gaps))
-    assert low <= 0 <= high, (low, high, np.mean(stocks))
-    assert np.mean(stocks) > 3  # the stage was not trivially empty
+        start, end = records[start_name], records[end_name]
+        entered = (records[outcome] != 0) & (start >= t1) & (start < t2)
+        sojourn = end[entered] - start[entered]
+        assert np.all(np.isfinite(sojourn)), "window too close to the end of the run"
+        arrival_rate = entered.sum() / (t2 - t1)
+        series = result.series
+        daily = series[series.metric == metric]["value"].to_numpy()
+        stock = daily[int(t1) : int(t2)].mean()
+        series_stock.append(stock)
+        lambda_w.append(arrival_rate * sojourn.mean())
+        gaps.append(stock - arrival_rate * sojourn.mean())
+    for name, values, target in (
+        ("time-average stock (series)", series_stock, theory),
+        ("lambda W (records)", lambda_w, theory),
+        ("stock - lambda W", gaps, 0.0),
+    ):
+        low, high = t_interval(np.array(values), LITTLE_CONFIDENCE)
+        assert low <= target <= high, (
+            f"{stage}: {name} in [{low:.3f}, {high:.3f}], not {target:.3f}"
+        )
+    assert theory > 3  # the stage was not trivially empty

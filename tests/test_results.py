@@ -10,10 +10,10 @@ from conftest import tiny
 
 from simulation import Replications, Result, run
 from simulation.core import timeline
-from simulation.engine.accommodation import allocate, support_intervals
-from simulation.experiments.replications import mean_ci, run_one
 from simulation.core.records import ExitOutcome
 from simulation.core.vocabulary import FAMILY_MEMBER, SINGLE_ADULT
+from simulation.engine.accommodation import allocate, support_intervals
+from simulation.experiments.replications import mean_ci, run_one
 
 REQUIRED_SERIES = {
     "awaiting_decision",

@@ -108,6 +108,7 @@ def test_a_scenario_file_is_a_sweep_over_its_uncertainty_ranges():
 # ------------------------------------------------------------------------ running
 
 
+@pytest.mark.slow
 def test_results_are_identical_serially_on_processes_and_on_dask(tmp_path):
     path, _ = write_sweep(tmp_path)
     spec, bases = load_spec(path)

@@ -81,4 +81,8 @@ class PiecewiseHazard:
                 return np.full(len(exposure), INF)
             with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
                 return start + exposure / self.constant
-        return np.array([self.time_of(s, e) for s, e in zip(start, exposure, strict=True)])
+        # Python floats: a tiny rate gives inf (never, in effect) without an overflow warning
+        pairs = zip(
+            np.asarray(start, float).tolist(), np.asarray(exposure, float).tolist(), strict=True
+        )
+        return np.array([self.time_of(s, e) for s, e in pairs])

@@ -39,7 +39,7 @@ from .after_refusal import AfterRefusal
 from .appeals import AppealStage
 from .decisions import DecisionStage
 from .hazards import PiecewiseHazard
-from .policy_view import PolicyView
+from .policy_view import PolicyView, read_only
 from .population import Population, draw_block
 from .queueing import at, events_scheduled
 from .removals import RemovalStage
@@ -326,9 +326,4 @@ def run_pipeline(
 
 
 def _read_only(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    views = {}
-    for name, column in records.items():
-        view = column.view()
-        view.flags.writeable = False
-        views[name] = view
-    return views
+    return {name: read_only(column) for name, column in records.items()}

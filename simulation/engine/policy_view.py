@@ -74,8 +74,7 @@ class PolicyView:
                 raise KeyError(
                     f"policies cannot read {column!r}; readable: {', '.join(READABLE_BY_POLICIES)}"
                 )
-            view = population.columns[column][: population.size].view()
-            view.flags.writeable = False
+            view = read_only(population.columns[column])[: population.size]
             self._views[column] = view
         return view
 
@@ -103,7 +102,10 @@ class PolicyView:
         return self._decisions.leave_one_by(person, time)
 
     def schedule(self, delay: float, action: Callable[[Any], None], value: Any = None) -> None:
-        """Call ``action(value)`` after ``delay`` days."""
+        """Call ``action(value)`` after ``delay`` days (not negative: the clock never runs
+        back)."""
+        if not delay >= 0:
+            raise ValueError(f"a policy scheduled a call {delay} days in the past")
         at(self._env, delay, _call, (action, value))
 
     def queue(
@@ -145,6 +147,11 @@ class PolicyView:
     def _before_run(self, verb: str) -> None:
         if self.started:
             raise RuntimeError(f"{verb} is for claims known before the run")
+
+
+def read_only(column: np.ndarray) -> np.ndarray:
+    """A view of ``column`` that cannot be written, nor made writable again."""
+    return np.frombuffer(memoryview(column).toreadonly(), dtype=column.dtype)
 
 
 def _call(event: Due) -> None:

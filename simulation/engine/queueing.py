@@ -12,11 +12,14 @@ skipped when reached, which is exact because the leaving time was drawn on entry
 
 When servers are idle and the next known arrival is at a future time T, a stage that allows it
 reserves a server for that person instead of waking up at T: service is booked to start at T
-and one event (the completion) is scheduled. This is exact as long as nothing could change
-what happens at T: reservations never reach past the stage's next change of servers or speed,
-and if a person joins the queue while every server is busy or reserved, the latest reservation
-(whose person arrives later, so comes after them) is cancelled and its server serves the
-newcomer, as it would have had nobody been booked.
+and one event (the completion) is scheduled. This gives the same people served in the same
+order with the same outcomes as waking up at T, as long as nothing could change what happens
+at T: reservations never reach past the stage's next change of servers or speed, and if a
+person joins the queue while every server is busy or reserved, the latest reservation (whose
+person arrives later, so comes after them) is cancelled and its server serves the newcomer,
+as it would have had nobody been booked. Times agree to within the clock's rounding: a booked
+completion is scheduled as a delay from the booking time, so it can differ from the unbooked
+one in the last bit (tests/test_engine.py checks both to 4 units in the last place).
 
 Within a queue people are served in order of entry time (first come, first served). A queue
 can also have priority tiers: groups of tiers are served in order, first come first served
@@ -119,7 +122,8 @@ class Queue:
         self._wake_at = INF
         self.change_times: list[float] = []
         self.booking: Callable[[int], Any] | None = None  # set by allow_reservations
-        self.reservations: deque[tuple[int, float, Due, Any]] = deque()
+        # (person, booked start, completion event, what begin() overwrote, array position)
+        self.reservations: deque[tuple[int, float, Due, Any, int]] = deque()
         self.set_order([list(range(tiers))])
 
     # ------------------------------------------------------------------ configuration
@@ -204,10 +208,10 @@ class Queue:
             reservations.popleft()  # started: a server at work like any other
         if not reservations:
             return
-        person, _start, event, saved = reservations.pop()
+        person, _start, event, saved, position = reservations.pop()
         event.callbacks = []  # the completion will fire as a no-op
         self.unbook(person, saved)
-        self._only.ptr -= 1  # the latest booking was the last person taken from the array
+        self._only.ptr = position  # read again from the cancelled person on
         self.busy -= 1
 
     def _wake_later(self, when: float, now: float) -> None:
@@ -297,7 +301,8 @@ class Queue:
             if start >= stable:
                 self._wake_later(start, now)  # decide after the change
                 return
-            person = tier.ids[tier.ptr]
+            position = tier.ptr
+            person = tier.ids[position]
             tier.ptr += 1
             if not self.still_waiting(person, start):
                 continue
@@ -306,7 +311,7 @@ class Queue:
             self.begin(person, start)
             event = Due(done, person)
             env.schedule(event, NORMAL, start - now + work[person] / rate)
-            self.reservations.append((person, start, event, saved))
+            self.reservations.append((person, start, event, saved, position))
 
     def _done(self, event: Due) -> None:
         self.busy -= 1

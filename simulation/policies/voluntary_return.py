@@ -78,7 +78,8 @@ class VoluntaryReturn(Policy):
             return
         engine = self.engine
         start = np.maximum(np.maximum(engine.read("t_claim")[people], 0.0), self.start_time)
-        leave = start + self.rng.standard_exponential(len(people)) / self.pre_decision_rate
+        with np.errstate(over="ignore"):  # a tiny rate: never, in effect
+            leave = start + self.rng.standard_exponential(len(people)) / self.pre_decision_rate
         sooner = engine.withdraw_claims_by(people, leave)
         self.leaving.update(zip(people[sooner].tolist(), leave[sooner].tolist(), strict=True))
 
