@@ -170,6 +170,13 @@ class FakeEngine:
         view.flags.writeable = False
         return view
 
+    def value(self, column: str, person: int) -> float:
+        world = self._use("value")
+        if column not in READABLE_BY_POLICIES:
+            raise KeyError(f"policies cannot read {column!r}")
+        assert 0 <= person < world.size, f"record {person} does not exist"
+        return world.columns[column][person].item()
+
     def divert(self, people: np.ndarray) -> None:
         world = self._use("divert")
         assert not world.started, "divert is for claims known before the run"

@@ -260,8 +260,8 @@ def are_stage(columns, hazard, further_rate, abscond_rate, horizon=500.0):
         reentry_share=0.35,
         reentry_mean_delay=40.0,
         claim_again=claim_again,
-        join_removal_queue=joins.append,
     )
+    stage.join_removal_queue = joins.append
     stage.on_are = [lambda person, now: seen.append((person, now))]
     return env, stage, claims, joins, seen
 

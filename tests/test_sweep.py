@@ -15,7 +15,7 @@ import yaml
 from conftest import ROOT, tiny_dict
 from test_policies import HUBS
 
-from simulation import ScenarioError
+from simulation import InputError, ScenarioError
 from simulation.experiments.executors import Dask
 from simulation.experiments.sensitivity import sensitivity
 from simulation.experiments.sweep import load_sweep, sweep
@@ -75,7 +75,7 @@ def write_sweep(tmp_path, **changes) -> tuple:
 )
 def test_bad_sweeps_are_refused_before_anything_runs(tmp_path, change, where, fragment):
     path, _ = write_sweep(tmp_path, **change)
-    with pytest.raises(ScenarioError) as excinfo:
+    with pytest.raises(InputError) as excinfo:  # the sweep's own fields, or a scenario's
         load_spec(path)
     problems = dict(excinfo.value.problems)
     key = where if where in problems else next(iter(problems))

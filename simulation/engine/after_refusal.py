@@ -51,7 +51,6 @@ class AfterRefusal:
         reentry_share: float,
         reentry_mean_delay: float,
         claim_again: ClaimAgain,
-        join_removal_queue: Callable[[int], None],
     ) -> None:
         self.env = env
         self.horizon = horizon
@@ -61,7 +60,7 @@ class AfterRefusal:
         self.reentry_share = reentry_share
         self.reentry_delay = reentry_mean_delay
         self.claim_again = claim_again
-        self.join_removal_queue = join_removal_queue
+        self.join_removal_queue: Callable[[int], None] = _no_removals  # set by the pipeline
         self.on_are: list[OnAre] = []
         self.bind(mv)
 
@@ -183,6 +182,10 @@ class AfterRefusal:
 
     def _return_after_removal(self, event: Due) -> None:
         self.claim_again(event.value, _REENTRY_ORIGIN, now(self.env))
+
+
+def _no_removals(_person: int) -> None:
+    raise RuntimeError("the removal queue was not wired to the ARE stage")
 
 
 def _hazard_times(exposure: np.ndarray, rate: float) -> np.ndarray:

@@ -137,7 +137,6 @@ class Pipeline:
             reentry_share=sc.after_refusal.reentry_share,
             reentry_mean_delay=sc.after_refusal.reentry_mean_delay_days,
             claim_again=self.claim_again,
-            join_removal_queue=self._join_removal_queue,
         )
         self.appeals = AppealStage(self.env, mv, groups, self.after_refusal.enter)
         self.decisions = DecisionStage(
@@ -150,6 +149,7 @@ class Pipeline:
         self.removals = RemovalStage(
             self.env, mv, self.after_refusal.still_in_uk, self.after_refusal.after_removal
         )
+        self.after_refusal.join_removal_queue = self.removals.queue.push
         self._bind()
         self.population.on_move.append(self._bind)
 
@@ -197,9 +197,6 @@ class Pipeline:
             setattr(self, name, mv[name])
         for stage in (self.decisions, self.appeals, self.after_refusal, self.removals):
             stage.bind(mv)
-
-    def _join_removal_queue(self, person: int) -> None:
-        self.removals.join(person)
 
     def _at(self, t: float, action: Callable[[Any], None], value: Any) -> None:
         at(self.env, t, lambda _event: action(value))

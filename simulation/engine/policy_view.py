@@ -51,6 +51,8 @@ class PolicyView:
         self._return_to_are = return_to_are
         self._views: dict[str, np.ndarray] = {}
         self._viewed_size = -1
+        self._values: dict[str, memoryview] = {}
+        population.on_move.append(self._values.clear)
         self.horizon = horizon
         self.started = False
 
@@ -70,13 +72,25 @@ class PolicyView:
             self._viewed_size = population.size
         view = self._views.get(column)
         if view is None:
-            if column not in READABLE_BY_POLICIES:
-                raise KeyError(
-                    f"policies cannot read {column!r}; readable: {', '.join(READABLE_BY_POLICIES)}"
-                )
+            self._check_readable(column)
             view = read_only(population.columns[column])[: population.size]
             self._views[column] = view
         return view
+
+    def value(self, column: str, person: int) -> float:
+        """One record's value of a column (as :meth:`read`, for one person at a time)."""
+        values = self._values.get(column)
+        if values is None:
+            self._check_readable(column)
+            values = self._population.mv[column].toreadonly()
+            self._values[column] = values
+        return values[person]
+
+    def _check_readable(self, column: str) -> None:
+        if column not in READABLE_BY_POLICIES:
+            raise KeyError(
+                f"policies cannot read {column!r}; readable: {', '.join(READABLE_BY_POLICIES)}"
+            )
 
     # ------------------------------------------------------------------ verbs
 
@@ -124,15 +138,15 @@ class PolicyView:
 
     def awaiting_removal(self, person: int) -> bool:
         """True if ``person`` is in the ARE stock in the UK and nobody is acting on them."""
-        return self._after_refusal.awaiting_removal(person, self.now)
+        return self._after_refusal.awaiting_removal(person, now(self._env))
 
     def take_from_are(self, person: int, done: bool) -> None:
         """Take ``person`` out of the UK ARE stock now: pending until ``done``."""
-        self._after_refusal.take_out(person, self.now, done)
+        self._after_refusal.take_out(person, now(self._env), done)
 
     def return_to_are(self, person: int) -> int:
         """Bring ``person`` back to the UK ARE stock now, as a new record; returns it."""
-        return self._return_to_are(person, self.now)
+        return self._return_to_are(person, now(self._env))
 
     def make_returnable(self, person: int) -> None:
         """From now on ``person`` can be removed to their country: a person in the ARE stock

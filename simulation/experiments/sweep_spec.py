@@ -35,13 +35,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
-from ..core.errors import ScenarioError, problems_from_validation_error
+from ..core.errors import ScenarioError
 from ..inputs import paths
-from ..inputs.files import read_yaml
+from ..inputs.files import read_model
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 
@@ -142,11 +142,7 @@ class SweepSpec(BaseModel):
 def load_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Scenario]]:
     """A sweep file and its base scenarios (paths relative to the file), all validated."""
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(str(path), problems_from_validation_error(exc, SweepSpec)) from None
+    spec = read_model(path, SweepSpec)
     bases = {}
     for name, file in spec.base.items():
         bases[name] = Scenario.from_yaml((path.parent / file).resolve())

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from ..core.errors import ScenarioError
+from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -57,6 +60,15 @@ def read_yaml(path: str | Path) -> Any:
         context = getattr(exc, "context", None)
         detail = f"{problem} ({context})" if context else problem
         raise ScenarioError(str(path), [("", f"malformed YAML: {where}{detail}")]) from None
+
+
+def read_model(path: str | Path, model: type[M]) -> M:
+    """Read a YAML file (a sweep, a calibration, a set of targets) as ``model``; every
+    problem is reported by field path, with the file as origin."""
+    try:
+        return model.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise InputError(str(path), problems_from_validation_error(exc, model)) from None
 
 
 def _is_schedule(value: Any) -> bool:

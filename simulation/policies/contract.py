@@ -92,6 +92,10 @@ class Engine(Protocol):
         """A read-only record column (attributes, times, outcomes), indexed by record."""
         ...
 
+    def value(self, column: str, person: int) -> float:
+        """One record's value of a column: :meth:`read` for one person, faster."""
+        ...
+
     def divert(self, people: np.ndarray) -> None:
         """Before the run: take these new claimants out of the UK system on arrival."""
         ...

@@ -153,8 +153,8 @@ class Offshore(Policy):
         engine = self.engine
         if not (
             chosen
-            and engine.read("route")[person] in self.routes
-            and engine.read("household")[person] in self.households
+            and engine.value("route", person) in self.routes
+            and engine.value("household", person) in self.households
             and self._window(np.array([now]))[0]
         ):
             return False

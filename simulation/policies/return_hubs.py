@@ -33,6 +33,7 @@ from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, Household, Route
 from .contract import Policy, PolicyConfig, PolicyOutput, Stay
 
+_POLICY_RETURN = int(Origin.POLICY_RETURN)
 NEVER_ELIGIBLE = ("family_member", "unaccompanied_child")
 
 
@@ -131,9 +132,9 @@ class ReturnHubs(Policy):
 
     def on_are(self, person: int, now: float) -> None:
         engine = self.engine
-        if engine.read("household")[person] not in self.households:
+        if engine.value("household", person) not in self.households:
             return
-        if engine.read("origin")[person] == Origin.POLICY_RETURN:
+        if engine.value("origin", person) == _POLICY_RETURN:
             return
         check = max(now + self.config.days_before_transfer, self.start_time)
         if check < self.horizon:

@@ -131,9 +131,9 @@ class ReturnsAgreement(Policy):
 
     def on_are(self, person: int, now: float) -> None:
         engine = self.engine
-        if self.p_up <= 0 or engine.read("group")[person] != self.group:
+        if self.p_up <= 0 or engine.value("group", person) != self.group:
             return
-        if engine.read("returnable")[person]:
+        if engine.value("returnable", person):
             return
         if now >= self.start_time:
             self._decide(person)
@@ -150,7 +150,7 @@ class ReturnsAgreement(Policy):
         """People still waiting in the ARE stock on the start date get their draw now."""
         engine = self.engine
         for person in self.before:
-            if engine.awaiting_removal(person) and not engine.read("returnable")[person]:
+            if engine.awaiting_removal(person) and not engine.value("returnable", person):
                 self._decide(person)
         self.before = []
 

@@ -23,13 +23,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import optimize
 
-from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+from ..core.errors import InputError, ScenarioError
 from ..experiments.evaluate import run_one
 from ..inputs import paths as scenario_paths
-from ..inputs.files import read_yaml
+from ..inputs.files import read_model
 from ..inputs.scenario import Scenario
 from .targets import load_targets, objective
 
@@ -79,13 +79,7 @@ class Calibration:
 
 
 def load_spec(path: str | Path) -> CalibrationSpec:
-    path = Path(path)
-    try:
-        return CalibrationSpec.model_validate(read_yaml(path))
-    except ValidationError as exc:
-        raise ScenarioError(
-            str(path), problems_from_validation_error(exc, CalibrationSpec)
-        ) from None
+    return read_model(path, CalibrationSpec)
 
 
 def _to_unbounded(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -17,12 +17,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..core.errors import ScenarioError, problems_from_validation_error
 from ..core.records import AppealOutcome
 from ..experiments.replications import mean_ci
-from ..inputs.files import read_yaml
+from ..inputs.files import read_model
 from ..inputs.scenario import Scenario
 from ..outputs.results import Result
 
@@ -118,11 +117,7 @@ class TargetSet(BaseModel):
 def load_targets(path: str | Path) -> tuple[TargetSet, Path]:
     """The targets of a file and the path of the scenario they are for."""
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        targets = TargetSet.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(str(path), problems_from_validation_error(exc, TargetSet)) from None
+    targets = read_model(path, TargetSet)
     return targets, (path.parent / targets.scenario).resolve()
 
 
