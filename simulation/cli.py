@@ -1,6 +1,7 @@
 """The ``asylum-sim`` command.
 
     asylum-sim policies
+    asylum-sim sources SCENARIO
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("policies", help="list the registered policies and their parameters")
+
+    src = commands.add_parser(
+        "sources", help="every sourced figure of a scenario, with its value and reference"
+    )
+    src.add_argument("scenario", type=Path)
 
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path)
@@ -337,6 +343,13 @@ def cmd_policies(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .inputs.published import format_sources, sources_table
+
+    print(format_sources(sources_table(_load(args.scenario))))
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = _load(args.file)
     sourced = len(scenario.sources)
@@ -395,6 +408,7 @@ def _say_written(paths: Sequence[Path], quiet: bool) -> None:
 
 COMMANDS = {
     "policies": cmd_policies,
+    "sources": cmd_sources,
     "validate": cmd_validate,
     "run": cmd_run,
     "compare": cmd_compare,

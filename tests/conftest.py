@@ -13,7 +13,8 @@ from simulation.inputs.files import deep_merge
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
-SHARED_DATA = ROOT.parent / "shared" / "data" / "uk_asylum_figures.csv"
+# The published figures the scenarios cite, shipped with the package (simulation/data/README.md).
+SHARED_DATA = ROOT / "simulation" / "data" / "uk_asylum_figures.csv"
 
 TINY: dict[str, Any] = {
     "name": "tiny",

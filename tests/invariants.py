@@ -91,10 +91,11 @@ def check_record_paths(records: dict[str, np.ndarray], horizon: float) -> None:
     parent = records["parent"][child]
     assert np.all(exit_[parent] == ExitOutcome.FURTHER_SUBMISSION)
     assert np.array_equal(records["t_exit"][parent], t_claim[child])
+    # People come back after a removal, a departure, or leaving from a policy's place abroad
+    # (removed onward from a hub, or released where it is).
     reentered = np.flatnonzero(origin == Origin.REENTRY)
-    assert np.all(
-        np.isin(exit_[records["parent"][reentered]], (ExitOutcome.REMOVED, ExitOutcome.VOLUNTARY))
-    )
+    left = (ExitOutcome.REMOVED, ExitOutcome.VOLUNTARY, ExitOutcome.POLICY)
+    assert np.all(np.isin(exit_[records["parent"][reentered]], left))
     assert np.all(t_claim[reentered] >= records["t_exit"][records["parent"][reentered]])
 
 

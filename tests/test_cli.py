@@ -205,3 +205,16 @@ def test_policies_lists_every_registered_policy_with_its_parameters(capsys):
         assert f"{name}: " in out
         for field in config.model_fields:
             assert f"  {field}" in out
+
+
+def test_sources_prints_every_sourced_figure_with_its_value_and_reference(capsys):
+    from simulation import Scenario
+
+    path = ROOT / "scenarios" / "return_hubs.yaml"
+    assert main(["sources", str(path)]) == 0
+    out = capsys.readouterr().out
+    scenario = Scenario.from_yaml(path)
+    for field in scenario.sources:
+        assert f"\n{field} = " in f"\n{out}", field
+    assert "albania_cpr_transited = 140 people" in out
+    assert f"{len(scenario.sources)} sourced figures" in out

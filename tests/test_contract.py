@@ -243,6 +243,14 @@ class FakeEngine:
         world.on_are(child, world.now)  # the engine tells every policy, as for anyone at ARE
         return child
 
+    def left_uk(self, person: int) -> None:
+        world = self._use("left_uk")
+        columns = world.columns
+        assert columns["exit_outcome"][person] == ExitOutcome.POLICY, (
+            f"record {person} left the UK from a place no policy holds"
+        )
+        assert columns["t_exit"][person] <= world.now, f"record {person} is still in the UK"
+
     def make_returnable(self, person: int) -> None:
         world = self._use("make_returnable")
         world.write("returnable", person, 1)

@@ -53,6 +53,7 @@ HUBS = {
     "onward_removal_mean_days": 30,
     "returned_share": 0.4,
     "return_mean_days": 40,
+    "max_stay_days": 90,
 }
 VOLUNTARY = {
     "start_date": "2026-03-01",

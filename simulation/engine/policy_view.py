@@ -148,6 +148,11 @@ class PolicyView:
         """Bring ``person`` back to the UK ARE stock now, as a new record; returns it."""
         return self._return_to_are(person, now(self._env))
 
+    def left_uk(self, person: int) -> None:
+        """``person``, in a place the policy owns, has left for good (removed onward from a
+        hub, say): a share come back later, as after any removal (the revolving door)."""
+        self._after_refusal.after_removal(person)
+
     def make_returnable(self, person: int) -> None:
         """From now on ``person`` can be removed to their country: a person in the ARE stock
         whom nobody is acting on joins the removal queue."""

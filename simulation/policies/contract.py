@@ -136,6 +136,11 @@ class Engine(Protocol):
         """Bring the person back to the UK ARE stock now, as a new record."""
         ...
 
+    def left_uk(self, person: int) -> None:
+        """The person, in a place the policy owns, has left for good: a share come back
+        later, as after any removal."""
+        ...
+
     def make_returnable(self, person: int) -> None:
         """From now on the person can be removed (joins the removal queue if waiting)."""
         ...

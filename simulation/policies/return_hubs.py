@@ -1,20 +1,31 @@
 """Return hubs: people whose appeal rights are exhausted moved to centres abroad until removal.
 
-From the start date, an eligible person (single adults by default; families and unaccompanied
-children never) who is still in the UK ``days_before_transfer`` days after their appeal rights
-were exhausted, not being removed, joins the queue for a hub. Transfers run at
-``transfers_per_month`` as long as the hubs hold fewer than ``capacity_people`` (people present
-at once, counting transfers under way). A transferred person leaves the UK stock and UK
-accommodation.
+From the start date plus a legal delay, an eligible person (single adults by default;
+families and unaccompanied children never) who is still in the UK ``days_before_transfer``
+days after their appeal rights were exhausted, not being removed, joins the queue for a hub.
+Transfers run at ``transfers_per_month`` as long as the hubs hold fewer than
+``capacity_people`` (people present at once, counting transfers under way). A transferred
+person leaves the UK stock and UK accommodation.
 
-In a hub a person either is removed onward to their own country after an exponential time
-(mean ``onward_removal_mean_days``) or, with probability ``returned_share``, is brought back to
-the UK (legal challenges, expiry of detention: Italy's Albanian centres sent everyone back in
-their first phase) after an exponential time (mean ``return_mean_days``). People brought back
-rejoin the UK stock with appeal rights exhausted and are not sent to a hub again.
+In a hub, with probability ``returned_share`` a person is brought back to the UK (legal
+challenges, expiry of detention) after an exponential time (mean ``return_mean_days``).
+Otherwise their onward removal is due after an exponential time (mean
+``onward_removal_mean_days``), and it happens only if their country takes them back: a hub does
+not make a country take its nationals back, so a person who is not returnable on that date
+stays. Nobody stays longer than ``max_stay_days``: then they are released, back to the UK
+(``release_after_max_stay: uk``) or where the hub is (``locally``, leaving the system). People
+brought back or released to the UK rejoin the UK stock with appeal rights exhausted and are
+not sent to a hub again. People removed onward or released locally have left the UK, and a
+share come back later, as after any removal (the scenario's re-entry share and delay).
 
-Costs: a sum per person-day in a hub, a set-up cost at the start, a yearly fixed cost while
-the hubs run, a transfer flight per person and the cost of each onward removal.
+Legal risk: with ``halt_probability`` the courts halt the scheme at a time drawn uniformly
+within ``halt_within_days`` of the first possible transfer (Italy's Albanian centres). After a
+halt no transfer happens (one under way is turned back), and with ``bring_back_on_halt``
+everyone present is brought back within ``bring_back_within_days``. Costs already incurred
+stay paid; the fixed running cost goes on (the centres are under contract).
+
+Costs: a sum per person-day in a hub, a set-up cost at the start, a yearly fixed cost from
+the start, a transfer flight per person and the cost of each onward removal.
 ``deterrence`` (default 1.0: none) multiplies the arrival rate of the given routes from the
 start date.
 """
@@ -22,6 +33,7 @@ start date.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -68,6 +80,33 @@ class ReturnHubsConfig(PolicyConfig):
         ge=0, le=1, description="share of people in hubs brought back to the UK"
     )
     return_mean_days: float = Field(gt=0, allow_inf_nan=False)
+    legal_delay_days: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="days from the start date to the first transfer"
+    )
+    max_stay_days: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="longest stay in a hub, days (none: no limit)"
+    )
+    release_after_max_stay: Literal["uk", "locally"] = Field(
+        "uk", description="where people are released at the maximum stay"
+    )
+    halt_probability: float = Field(
+        0.0, ge=0, le=1, description="probability that the courts halt the scheme"
+    )
+    halt_within_days: float = Field(
+        365.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="a halt falls uniformly within this many days of the first possible transfer",
+    )
+    bring_back_on_halt: bool = Field(
+        True, description="everyone in a hub is brought back to the UK after a halt"
+    )
+    bring_back_within_days: float = Field(
+        30.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="after a halt, each person is brought back uniformly within this many days",
+    )
     deterrence: float = Field(
         1.0, ge=0, le=1, description="multiplier on the arrival rate of deterrence_routes"
     )
@@ -85,6 +124,27 @@ class ReturnHubsConfig(PolicyConfig):
         return value
 
 
+#: how a stay in a hub ends
+ONWARD, RETURNED, RELEASED_UK, RELEASED_LOCALLY, HALT_RETURNED = (
+    "onward_removal",
+    "returned_to_uk",
+    "released_to_uk",
+    "released_locally",
+    "returned_at_halt",
+)
+TO_UK = (RETURNED, RELEASED_UK, HALT_RETURNED)
+
+
+class _Stay:
+    """One person's stay: when the transfer began, arrived, ended and how."""
+
+    __slots__ = ("person", "begun", "arrived", "left", "how")
+
+    def __init__(self, person: int, begun: float, arrived: float) -> None:
+        self.person, self.begun, self.arrived = person, begun, arrived
+        self.left, self.how = np.inf, ""
+
+
 class ReturnHubs(Policy):
     name = "return_hubs"
     config: ReturnHubsConfig
@@ -93,13 +153,21 @@ class ReturnHubs(Policy):
         super().__init__(config, scenario, rng, horizon)
         self.households = {HOUSEHOLD_CODES[h] for h in config.eligible_households}
         self.routes = {ROUTE_CODES[r] for r in config.deterrence_routes}
+        self.first_transfer = self.start_time + config.legal_delay_days
+        halted = self.rng.random() < config.halt_probability
+        offset = self.rng.random() * config.halt_within_days
+        self.halt_time = self.first_transfer + offset if halted else np.inf
+        self.halted = False
+        self.max_stay = config.max_stay_days if config.max_stay_days is not None else np.inf
         self.occupancy = 0
         self.reserved = 0
         self.capacity = 0.0
         self.entered: dict[int, float] = {}  # joined the transfer queue
         self.begun: dict[int, float] = {}  # transfer started
-        # (person, transfer begun, arrived in hub, left, brought back)
-        self.stays: list[tuple[int, float, float, float, bool]] = []
+        self.present: dict[int, _Stay] = {}  # in a hub now
+        self.stays: list[_Stay] = []
+        # transfers under way at a halt, turned back on arrival: stays of no length
+        self.turned_back: list[_Stay] = []
 
     # ------------------------------------------------------------------ hooks
 
@@ -123,6 +191,8 @@ class ReturnHubs(Policy):
         self._plan(
             self.config.transfers_per_month, lambda v: self.queue.set_rate(v / DAYS_PER_MONTH)
         )
+        if self.halt_time < self.horizon:
+            self.engine.schedule(max(self.halt_time, 0.0), self._halt)
 
     def _plan(self, schedule, action) -> None:
         start = self.scenario.start_date
@@ -136,15 +206,15 @@ class ReturnHubs(Policy):
             return
         if engine.value("origin", person) == _POLICY_RETURN:
             return
-        check = max(now + self.config.days_before_transfer, self.start_time)
-        if check < self.horizon:
+        check = max(now + self.config.days_before_transfer, self.first_transfer)
+        if check < min(self.horizon, self.halt_time):
             engine.schedule(check - now, self._check, person)
 
     # ------------------------------------------------------------------ the hub queue
 
     def _check(self, person: int) -> None:
         engine = self.engine
-        if engine.awaiting_removal(person):
+        if not self.halted and engine.awaiting_removal(person):
             self.entered[person] = engine.now
             self.queue.push(person)
 
@@ -152,7 +222,7 @@ class ReturnHubs(Policy):
         return self.engine.awaiting_removal(person)
 
     def _gate(self) -> None:
-        room = self.occupancy + self.reserved < self.capacity
+        room = not self.halted and self.occupancy + self.reserved < self.capacity
         servers = 1 if room else 0
         if servers != self.queue.servers:
             self.queue.set_servers(servers)
@@ -168,59 +238,117 @@ class ReturnHubs(Policy):
         self._gate()
 
     def _transferred(self, person: int, now: float) -> None:
-        self.engine.take_from_are(person, done=True)
+        engine = self.engine
+        engine.take_from_are(person, done=True)
         self.reserved -= 1
+        begun = self.begun.pop(person)
+        if self.halted:  # turned back: the courts stopped transfers while under way
+            stay = _Stay(person, begun, now)
+            stay.left, stay.how = now, HALT_RETURNED
+            self.turned_back.append(stay)
+            engine.return_to_are(person)
+            self._gate()
+            return
         self.occupancy += 1
+        stay = _Stay(person, begun, now)
+        self.stays.append(stay)
+        self.present[person] = stay
         config = self.config
         returned = self.rng.random() < config.returned_share
         mean = config.return_mean_days if returned else config.onward_removal_mean_days
         leaves = now + self.rng.standard_exponential() * mean
-        self.stays.append((person, self.begun.pop(person), now, leaves, returned))
+        how = RETURNED if returned else ONWARD
+        if leaves >= now + self.max_stay:
+            leaves, how = now + self.max_stay, self._release()
         if leaves < self.horizon:
-            self.engine.schedule(leaves - now, self._leave, (person, returned))
+            engine.schedule(leaves - now, self._leave, (person, how))
         self._gate()
 
-    def _leave(self, stay: tuple[int, bool]) -> None:
-        person, returned = stay
+    def _release(self) -> str:
+        return RELEASED_UK if self.config.release_after_max_stay == "uk" else RELEASED_LOCALLY
+
+    def _leave(self, event: tuple[int, str]) -> None:
+        person, how = event
+        stay = self.present.get(person)
+        if stay is None:  # brought back at a halt already
+            return
+        engine = self.engine
+        now = engine.now
+        if how == ONWARD and not engine.value("returnable", person):
+            # their country does not take them back: they stay, up to the maximum
+            release = stay.arrived + self.max_stay
+            if release < self.horizon:
+                engine.schedule(release - now, self._leave, (person, self._release()))
+            return
+        del self.present[person]
+        stay.left, stay.how = now, how
         self.occupancy -= 1
-        if returned:
-            self.engine.return_to_are(person)
+        if how in TO_UK:
+            engine.return_to_are(person)
+        else:  # removed onward or released where the hub is: left the UK
+            engine.left_uk(person)
         self._gate()
+
+    def _halt(self, _value: object = None) -> None:
+        """The courts halt the scheme: no more transfers; bring everyone back if so set."""
+        self.halted = True
+        self._gate()
+        if not self.config.bring_back_on_halt:
+            return
+        within = self.config.bring_back_within_days
+        for person in list(self.present):
+            delay = self.rng.random() * within
+            if self.engine.now + delay < self.horizon:
+                self.engine.schedule(delay, self._leave, (person, HALT_RETURNED))
 
     # ------------------------------------------------------------------ after the run
 
     def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
-        if self.stays:
-            people, begun, entered, left, returned = (
-                np.array(c) for c in zip(*self.stays, strict=True)
-            )
-        else:
-            people = np.array([], dtype=np.int64)
-            begun = entered = left = np.array([], dtype=float)
-            returned = np.array([], dtype=bool)
-        returned = returned.astype(bool)
+        # a transfer turned back at a halt is a stay of no length: the record leaves the UK
+        # stock on arrival and a new one starts back in it at the same moment
+        every = self.stays + self.turned_back
+        people = np.array([s.person for s in every], dtype=np.int64)
+        begun = np.array([s.begun for s in every], dtype=float)
+        entered = np.array([s.arrived for s in every], dtype=float)
+        left = np.array([s.left for s in every], dtype=float)
+        how = np.array([s.how for s in every], dtype=object)
+        turned = np.arange(len(every)) >= len(self.stays)
         gone = left <= horizon
+
+        def ended(*kinds: str) -> np.ndarray:
+            return left[np.isin(how, kinds)]
+
+        turned_back = left[turned]
         return PolicyOutput(
-            stays={"in_hub": Stay(people.astype(np.int64), entered, left)},
+            stays={"in_hub": Stay(people, entered, left)},
             events={
-                "hub_transfers": entered,
-                "hub_onward_removals": left[~returned],
-                "hub_returns_to_uk": left[returned],
+                "hub_transfers": entered[~turned],
+                "hub_onward_removals": ended(ONWARD),
+                "hub_returns_to_uk": ended(RETURNED, HALT_RETURNED),
+                "hub_releases_to_uk": ended(RELEASED_UK),
+                "hub_releases_locally": ended(RELEASED_LOCALLY),
             },
             summary={
-                "transfers": int(len(people)),
-                "onward_removals": int((gone & ~returned).sum()),
-                "returns_to_uk": int((gone & returned).sum()),
+                "transfers": int((~turned).sum()),
+                "onward_removals": int((gone & (how == ONWARD)).sum()),
+                "returns_to_uk": int((gone & np.isin(how, (RETURNED, HALT_RETURNED))).sum()),
+                "released_to_uk": int((gone & (how == RELEASED_UK)).sum()),
+                "released_locally": int((gone & (how == RELEASED_LOCALLY)).sum()),
+                "halted": float(self.halt_time <= horizon),
+                "halt_day": float(self.halt_time) if self.halt_time <= horizon else float("nan"),
             },
-            costs=self._costs(entered, left, returned),
+            costs=self._costs(entered[~turned], left[~turned], ended(ONWARD)),
             details={
                 "transfer_begun": begun,
                 "in_transfer_since": np.array(list(self.begun.values()), dtype=float),
+                "turned_back_begun": begun[turned],
+                "turned_back": turned_back,
+                "removed_onward": people[gone & (how == ONWARD)],
             },
         )
 
     def _costs(
-        self, entered: np.ndarray, left: np.ndarray, returned: np.ndarray
+        self, entered: np.ndarray, left: np.ndarray, onward: np.ndarray
     ) -> dict[str, np.ndarray]:
         """Daily hub running costs (per person-day, fixed, set-up), transfers and onward
         removals."""
@@ -235,7 +363,7 @@ class ReturnHubs(Policy):
         return {
             "hub_operation": operation,
             "hub_transfers": timeline.per_day(entered, days) * config.transfer_cost_per_person_gbp,
-            "hub_onward_removals": timeline.per_day(left[~returned], days)
+            "hub_onward_removals": timeline.per_day(onward, days)
             * config.onward_removal_cost_per_person_gbp,
         }
 

@@ -130,7 +130,7 @@ def _markdown(
         "capacity and accommodation; the parameters no source gives were fitted to the "
         "figures marked *fit* below (`asylum-sim calibrate "
         "scenarios/validation/calibration_2023_2025.yaml`). Targets and tolerances are those "
-        "suggested in `../shared/data/uk_asylum_figures.md` (V1-V9), listed in "
+        "suggested in `simulation/data/uk_asylum_figures.md` (V1-V9), listed in "
         f"`{targets_path.as_posix()}`. A figure passes when the simulated mean over "
         f"{replications} replications is within its tolerance of the published value; a "
         "target passes when all its figures do.",
