@@ -42,7 +42,7 @@ from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
 from .population import Population, draw_block
 from .queueing import at, events_scheduled
-from .removals import RemovalStage
+from .removals import RemovalStage, priority_tiers
 from .rng import RandomStreams
 
 _DIVERTED = int(DecisionOutcome.DIVERTED)
@@ -146,10 +146,18 @@ class Pipeline:
             per_day(sc.decisions.withdrawal_rate_per_year),
             self.appeals.refused,
         )
+        classes = sc.after_refusal.removal_priority
         self.removals = RemovalStage(
-            self.env, mv, self.after_refusal.still_in_uk, self.after_refusal.after_removal
+            self.env,
+            mv,
+            self.after_refusal.still_in_uk,
+            self.after_refusal.after_removal,
+            priority_tiers(classes, list(sc.nationality_groups)) if classes else None,
         )
-        self.after_refusal.join_removal_queue = self.removals.queue.push
+        # with one class, the queue's own push: the same queue, one call fewer per person
+        self.after_refusal.join_removal_queue = (
+            self.removals.join if classes else self.removals.queue.push
+        )
         self._bind()
         self.population.on_move.append(self._bind)
 
@@ -228,7 +236,7 @@ class Pipeline:
 
         are = np.flatnonzero(origin == Origin.STOCK_ARE)
         self.after_refusal.enter_at_start(columns, are)
-        self.removals.load_stock(are[columns["returnable"][are] == 1])
+        self.removals.load_stock(are[columns["returnable"][are] == 1], columns)
 
     def _day(self, when) -> float | None:
         return None if when is None else float((when - self.scenario.start_date).days)
@@ -257,6 +265,8 @@ class Pipeline:
             lambda v: float(v) * ppc,
         )
         plan(sc.appeals.lodged_share, self.appeals.set_lodged_share)
+        if sc.after_refusal.removal_teams is not None:
+            plan(sc.after_refusal.removal_teams, self.removals.set_teams)
         plan(sc.after_refusal.enforced_removals_per_month, self.removals.set_capacity)
         for index, group in enumerate(sc.nationality_groups.values()):
             plan(group.grant_rate, lambda v, i=index: self.decisions.set_grant_rate(i, v))

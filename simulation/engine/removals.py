@@ -1,25 +1,57 @@
 """Enforced removals of people whose appeal rights are exhausted and who are returnable.
 
-Removal teams are modelled as one queue served at a monthly capacity, first come first
-served from the date appeal rights were exhausted; the starting ARE stock queues first. A
-person is removed only while still in the UK stock: one who departed, absconded or was taken
-by a policy before their turn is skipped. A removal overwrites the person's tentative exit.
-After removal a share come back (the revolving door, in :mod:`.after_refusal`).
+The capacity is a number of removals a month. By default it is one stream of removals, each
+taking an exponential time at that rate; with ``removal_teams`` it is shared among that many
+removals under way at once. Priority classes (``removal_priority``: by nationality group,
+route, household) are served in their order, everyone else last, first come first served
+within each from the date appeal rights were exhausted; the starting ARE stock queues first
+within its class. A person is removed only while still in the UK stock: one who departed,
+absconded or was taken by a policy before their turn is skipped. A removal overwrites the
+person's tentative exit. After removal a share come back (the revolving door, in
+:mod:`.after_refusal`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import simpy
 
 from ..core.records import ExitOutcome
 from ..core.units import DAYS_PER_MONTH, INF
+from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES
 from .queueing import Queue
 
 _BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
 _REMOVED = int(ExitOutcome.REMOVED)
+
+
+def priority_tiers(classes: Sequence, groups: Sequence[str]) -> list[list[list[int]]]:
+    """``tier[group][route][household]``: the index of the first class a person matches, or
+    the number of classes (everyone else, served last)."""
+    table = []
+    for group in groups:
+        by_route = []
+        for route in ROUTE_CODES:
+            row = []
+            for household in HOUSEHOLD_CODES:
+                tier = len(classes)
+                for index, removal_class in enumerate(classes):
+                    if (
+                        (removal_class.groups is None or group in removal_class.groups)
+                        and (removal_class.routes is None or route in removal_class.routes)
+                        and (
+                            removal_class.households is None
+                            or household in removal_class.households
+                        )
+                    ):
+                        tier = index
+                        break
+                row.append(tier)
+            by_route.append(row)
+        table.append(by_route)
+    return table
 
 
 class RemovalStage:
@@ -31,8 +63,11 @@ class RemovalStage:
         mv: dict[str, memoryview],
         still_in_uk: Callable[[int, float], bool],
         removed: Callable[[int], None],
+        tiers: list[list[list[int]]] | None = None,
     ) -> None:
         self.after_removal = removed
+        self.tier_of = tiers
+        count = 1 + max((t for g in tiers for r in g for t in r), default=0) if tiers else 1
         self.queue = Queue(
             env,
             "removals",
@@ -41,26 +76,67 @@ class RemovalStage:
             still_in_uk,
             self._start,
             self._removed,
+            tiers=count,
         )
+        if count > 1:
+            self.queue.set_order([[tier] for tier in range(count)])
+        self.per_month = 0.0
+        self.teams: float | None = None
         self.bind(mv)
 
     def bind(self, mv: dict[str, memoryview]) -> None:
         """Cache the record memoryviews (again after the population grows)."""
         self.t_exit = mv["t_exit"]
         self.exit_outcome = mv["exit_outcome"]
+        self.group = mv["group"]
+        self.route = mv["route"]
+        self.household = mv["household"]
         self.queue.bind(mv["work_removal"], mv["t_are"])
 
-    def load_stock(self, returnable: np.ndarray) -> None:
-        """The returnable people of the starting ARE stock, first in the queue."""
-        self.queue.preload(returnable, np.zeros(len(returnable)))
+    def tier(self, person: int) -> int:
+        if self.tier_of is None:
+            return 0
+        return self.tier_of[self.group[person]][self.route[person]][self.household[person]]
+
+    def load_stock(self, returnable: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+        """The returnable people of the starting ARE stock, first in their class."""
+        if self.tier_of is None:
+            self.queue.preload(returnable, np.zeros(len(returnable)))
+            return
+        table = np.array(self.tier_of)
+        tiers = table[
+            columns["group"][returnable],
+            columns["route"][returnable],
+            columns["household"][returnable],
+        ]
+        for tier in range(len(self.queue.tiers)):
+            chosen = returnable[tiers == tier]
+            self.queue.preload(chosen, np.zeros(len(chosen)), tier=tier)
 
     def join(self, person: int) -> None:
-        self.queue.push(person)
+        self.queue.push(person, self.tier(person))
 
     def set_capacity(self, per_month: float) -> None:
-        """Removals per month (one team working at that rate; none when zero)."""
-        self.queue.set_rate(per_month / DAYS_PER_MONTH)
-        self.queue.set_servers(1 if per_month > 0 else 0)
+        """Removals per month, shared among the teams."""
+        self.per_month = per_month
+        self._apply()
+
+    def set_teams(self, teams: float) -> None:
+        """Removals that can be under way at once."""
+        self.teams = teams
+        self._apply()
+
+    def _apply(self) -> None:
+        if self.teams is None:  # one stream at the monthly rate
+            self.queue.set_rate(self.per_month / DAYS_PER_MONTH)
+            self.queue.set_servers(1 if self.per_month > 0 else 0)
+            return
+        teams = int(round(self.teams))
+        if teams > 0 and self.per_month > 0:
+            self.queue.set_rate(self.per_month / teams / DAYS_PER_MONTH)
+            self.queue.set_servers(teams)
+        else:
+            self.queue.set_servers(0)
 
     def _start(self, person: int, now: float) -> None:
         self.t_exit[person] = INF

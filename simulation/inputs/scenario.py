@@ -29,7 +29,7 @@ from ..core import schedules
 from ..core.errors import InputError, ScenarioError, problems_from_validation_error
 from ..core.schedules import NonNegativeSchedule, ProbabilitySchedule
 from ..core.units import DAYS_PER_YEAR
-from ..core.vocabulary import HOUSEHOLDS, ROUTES
+from ..core.vocabulary import HOUSEHOLDS, ROUTES, Household, Route
 from . import files as scenario_files
 from . import paths
 from .policy_config import PolicyConfig, validate_policies
@@ -141,11 +141,31 @@ class Appeals(Part):
     )
 
 
+class RemovalClass(Part):
+    """People removed before everyone after them in ``removal_priority``: those matching every
+    list given (a list left out matches everyone)."""
+
+    name: str = Field(description="a label for the class, e.g. returns_agreement_arrivals")
+    groups: list[str] | None = Field(None, min_length=1, description="nationality groups")
+    routes: list[Route] | None = Field(None, min_length=1, description="arrival routes")
+    households: list[Household] | None = Field(None, min_length=1, description="household types")
+
+
 class AfterRefusal(Part):
     """People whose appeal rights are exhausted (ARE): competing ways out of the system."""
 
     enforced_removals_per_month: NonNegativeSchedule = Field(
         description="capacity for enforced removals of ARE people, people per month"
+    )
+    removal_teams: NonNegativeSchedule | None = Field(
+        None,
+        description="removals that can be under way at once; the monthly capacity is shared "
+        "among them (none: one at a time, the capacity as a single stream)",
+    )
+    removal_priority: list[RemovalClass] = Field(
+        default_factory=list,
+        description="classes of returnable people removed first, in this order; first come "
+        "first served within a class and among everyone else, who come last",
     )
     voluntary_departure_rate_per_year: NonNegativeSchedule = Field(
         description="hazard of departing voluntarily, per ARE person per year (may change on dates)"
@@ -309,6 +329,16 @@ class Scenario(Part):
         total = sum(g.share for g in self.nationality_groups.values())
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.append(("nationality_groups", f"shares must sum to 1, they sum to {total:g}"))
+        for index, removal_class in enumerate(self.after_refusal.removal_priority):
+            for group in removal_class.groups or []:
+                if group not in self.nationality_groups:
+                    problems.append(
+                        (
+                            f"after_refusal.removal_priority.{index}.groups",
+                            f"unknown nationality group {group!r}; the scenario has "
+                            f"{', '.join(self.nationality_groups)}",
+                        )
+                    )
         for name in self.nationality_groups:
             if not name.isidentifier():
                 problems.append(
