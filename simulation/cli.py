@@ -2,6 +2,7 @@
 
     asylum-sim policies
     asylum-sim sources SCENARIO
+    asylum-sim cohort SCENARIO --claimed YYYY-MM --at YYYY-MM-DD [--replications N]
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
@@ -70,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("policies", help="list the registered policies and their parameters")
+
+    coh = commands.add_parser(
+        "cohort", help="where the people who claimed in a month stand on a later date"
+    )
+    coh.add_argument("scenario", type=Path)
+    coh.add_argument("--claimed", required=True, help="the month of the claims, YYYY-MM")
+    coh.add_argument("--at", required=True, help="the date, YYYY-MM-DD (as at its end)")
+    coh.add_argument("--replications", type=_positive_int, default=5)
+    coh.add_argument("--seed", type=_non_negative_int, default=1)
+    coh.add_argument("--years", type=_positive_float)
+    coh.add_argument("--workers", type=_positive_int, default=1)
+    coh.add_argument("--quiet", action="store_true")
 
     src = commands.add_parser(
         "sources", help="every sourced figure of a scenario, with its value and reference"
@@ -343,6 +356,26 @@ def cmd_policies(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from .experiments.replications import cohort
+    from .outputs.cohorts import format_cohort, month_window
+
+    scenario = _load(args.scenario, args.years)
+    claimed_from, claimed_to = month_window(args.claimed)
+    table = cohort(
+        scenario,
+        claimed_from,
+        claimed_to,
+        args.at,
+        seed=args.seed,
+        replications=args.replications,
+        workers=args.workers,
+        progress=_progress(args.quiet, "replications"),
+    )
+    print(format_cohort(table))
+    return EXIT_OK
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from .inputs.published import format_sources, sources_table
 
@@ -409,6 +442,7 @@ def _say_written(paths: Sequence[Path], quiet: bool) -> None:
 COMMANDS = {
     "policies": cmd_policies,
     "sources": cmd_sources,
+    "cohort": cmd_cohort,
     "validate": cmd_validate,
     "run": cmd_run,
     "compare": cmd_compare,

@@ -218,3 +218,16 @@ def test_sources_prints_every_sourced_figure_with_its_value_and_reference(capsys
         assert f"\n{field} = " in f"\n{out}", field
     assert "albania_cpr_transited = 140 people" in out
     assert f"{len(scenario.sources)} sourced figures" in out
+
+
+def test_cohort_prints_where_a_months_claimants_stand(tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_dict()))
+    args = ["cohort", str(path), "--claimed", "2026-02", "--at", "2026-10-31", "--quiet"]
+    assert main([*args, "--replications", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Claimed 2026-02-01 to 2026-02-28, as at the end of 2026-10-31")
+    assert "(mean of 2 runs)" in out and "granted at initial decision" in out
+    # a window outside the run is refused before anything runs, naming the field
+    assert main(["cohort", str(path), "--claimed", "2025-02", "--at", "2026-10-31"]) == 2
+    assert "claimed_from: must be within the run" in capsys.readouterr().err

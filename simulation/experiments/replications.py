@@ -16,6 +16,7 @@ from scipy import stats
 
 from ..core.errors import InputError
 from ..inputs.scenario import Scenario
+from ..outputs.cohorts import checked_window
 from ..outputs.results import Result
 from .evaluate import Point, evaluate, run_one
 from .executors import map_ordered
@@ -79,6 +80,64 @@ class Replications:
             [r.series.assign(replication=i) for i, r in enumerate(self.results)],
             ignore_index=True,
         )
+
+    def cohort(self, claimed_from: Any, claimed_to: Any, at: Any) -> pd.DataFrame:
+        """:meth:`Result.cohort` over the replications: per state the mean people, the mean
+        share and its 95% Student-t confidence interval (``ci_low``, ``ci_high``), and ``n``
+        replications. The mean shares sum to 1. Needs ``run(..., keep_records=True)``."""
+        return combine_cohorts([r.cohort(claimed_from, claimed_to, at) for r in self.results])
+
+
+def combine_cohorts(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One cohort table per replication -> per state the mean people, the mean share with
+    its 95% Student-t confidence interval, and ``n``."""
+    people = np.array([t["people"].to_numpy(dtype=float) for t in tables])
+    shares = np.array([t["share"].to_numpy(dtype=float) for t in tables])
+    rows = []
+    for index, state in enumerate(tables[0]["state"]):
+        mean, low, high = mean_ci(shares[:, index])
+        rows.append(
+            {
+                "state": state,
+                "people": float(people[:, index].mean()),
+                "share": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(tables),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table.attrs.update(tables[0].attrs)
+    table.attrs["cohort"] = float(np.mean([t.attrs["cohort"] for t in tables]))
+    return table
+
+
+def _cohort_of(task: tuple[Point, Any, Any, Any]) -> pd.DataFrame:
+    point, claimed_from, claimed_to, at = task
+    return evaluate(point).cohort(claimed_from, claimed_to, at)
+
+
+def cohort(
+    scenario: Scenario,
+    claimed_from: Any,
+    claimed_to: Any,
+    at: Any,
+    seed: int = 1,
+    replications: int = 5,
+    workers: int | None = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Where the people who first claimed in ``[claimed_from, claimed_to)`` stand at the end
+    of ``at``, over ``replications`` runs: :func:`combine_cohorts` of each run's table. Each
+    run's records are read where it ran and let go, so memory holds one run per process."""
+    if replications < 1:
+        raise InputError("cohort", [("replications", f"must be at least 1, got {replications}")])
+    checked_window(scenario.start_date, scenario.end_date, claimed_from, claimed_to, at)
+    tasks = [
+        (Point(scenario, seed, r, keep_records=True), claimed_from, claimed_to, at)
+        for r in range(replications)
+    ]
+    return combine_cohorts(map_ordered(_cohort_of, tasks, workers, progress))
 
 
 def run_many(

@@ -48,6 +48,25 @@ class Result:
         """The series as one column per metric, indexed by date."""
         return self.series.pivot(index="date", columns="metric", values="value")
 
+    def cohort(self, claimed_from: Any, claimed_to: Any, at: Any) -> pd.DataFrame:
+        """Where the people who first claimed in ``[claimed_from, claimed_to)`` stand at the
+        end of the date ``at``: a tidy table (state, people, share) whose shares sum to 1
+        (states in :mod:`simulation.outputs.cohorts`). Dates are ``date`` or "YYYY-MM-DD";
+        the result needs its records (run with ``keep_records=True``)."""
+        from datetime import date
+
+        from .cohorts import cohort
+
+        return cohort(
+            self.records,
+            self.policy_outputs,
+            date.fromisoformat(self.manifest["start_date"]),
+            date.fromisoformat(self.manifest["end_date"]),
+            claimed_from,
+            claimed_to,
+            at,
+        )
+
     def write(self, directory: str | Path) -> list[Path]:
         """Write summary.json, series.parquet and manifest.json into ``directory``."""
         directory = Path(directory)
