@@ -78,25 +78,28 @@ def test_without_classes_the_queue_is_first_come_first_served():
     assert 0 < first_half.mean() < 1  # both groups among the first removed
 
 
-def test_a_class_by_route_and_household_is_served_in_its_order():
-    scenario = stock_only(
-        60,
-        families=60,
-        removal_priority=[
-            {"name": "families", "households": ["family_member"]},
-            {"name": "small boats", "routes": ["small_boat"]},
-        ],
+def families_and_boats(*classes: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Removal times of a stock with families, and who came by small boat or is a family."""
+    result = run_one(
+        stock_only(60, families=60, removal_priority=list(classes)), 4, keep_records=True
     )
-    result = run_one(scenario, 4, keep_records=True)
     records = result.records
     removed = records["exit_outcome"] == ExitOutcome.REMOVED
-    times = records["t_exit"][removed]
+    boat = records["route"][removed] == 0
     family = records["household"][removed] == 1
-    boat = (records["route"][removed] == 0) & ~family
+    return records["t_exit"][removed], boat, family
+
+
+def test_a_class_by_route_and_household_is_served_in_its_order():
+    times, boat, family = families_and_boats(
+        {"name": "families", "households": ["family_member"]},
+        {"name": "small boats", "routes": ["small_boat"]},
+    )
+    boat_only = boat & ~family
     rest = ~family & ~boat
-    assert family.sum() > 0 and boat.sum() > 0 and rest.sum() > 0
-    assert times[family].max() < times[boat].min()
-    assert times[boat].max() < times[rest].min()
+    assert family.sum() > 0 and boat_only.sum() > 0 and rest.sum() > 0
+    assert times[family].max() < times[boat_only].min()
+    assert times[boat_only].max() < times[rest].min()
 
 
 @pytest.mark.parametrize("teams", [None, 3])
@@ -122,19 +125,9 @@ def test_an_unknown_group_in_a_priority_class_is_refused_by_name():
 
 
 def test_a_person_matching_two_classes_belongs_to_the_first():
-    scenario = stock_only(
-        60,
-        families=60,
-        removal_priority=[
-            {"name": "small boats", "routes": ["small_boat"]},
-            {"name": "families", "households": ["family_member"]},
-        ],
+    times, boat, family = families_and_boats(
+        {"name": "small boats", "routes": ["small_boat"]},
+        {"name": "families", "households": ["family_member"]},
     )
-    result = run_one(scenario, 4, keep_records=True)
-    records = result.records
-    removed = records["exit_outcome"] == ExitOutcome.REMOVED
-    times = records["t_exit"][removed]
-    boat = records["route"][removed] == 0
-    family = records["household"][removed] == 1
     assert (boat & family).sum() > 5  # families who came by small boat are in both classes
     assert times[boat].max() < times[family & ~boat].min()
