@@ -17,6 +17,7 @@ from simulation.core.units import DAYS_PER_YEAR
 from simulation.engine.after_refusal import AfterRefusal
 from simulation.engine.decisions import DecisionStage
 from simulation.engine.hazards import PiecewiseHazard
+from simulation.engine.reentry import Reentry
 from simulation.experiments.evaluate import run_one
 from simulation.inputs.files import deep_merge
 
@@ -222,6 +223,7 @@ def are_columns(n: int, seed: int) -> dict[str, np.ndarray]:
     columns = {name: np.full(n, np.nan) for name in ("t_are", "t_exit")}
     columns["exit_outcome"] = np.zeros(n, dtype=np.int8)
     columns["returnable"] = (rng.random(n) < 0.4).astype(np.int8)
+    columns["group"] = (rng.random(n) < 0.5).astype(np.int8)  # tiny's groups: high, low
     for name in ("e_voluntary", "e_further", "e_abscond", "e_reentry"):
         columns[name] = rng.standard_exponential(n, dtype=np.float32)
     columns["u_reentry"] = rng.random(n, dtype=np.float32)
@@ -237,6 +239,18 @@ HAZARDS = {
     ),
     "none": PiecewiseHazard.from_schedule(np.array([-np.inf]), np.array([0.0]), [(40.0, 3.0)]),
 }
+
+
+#: re-entry with a share that changes on a date and a rule of its own for one group
+REENTRY = Reentry(
+    tiny(
+        after_refusal={
+            "reentry_share": {"2026-01-01": 0.35, "2026-05-01": 0.5},
+            "reentry_mean_delay_days": 40.0,
+            "reentry_rules": [{"groups": ["low"], "share": 0.6, "mean_delay_days": 25.0}],
+        }
+    )
+)
 
 
 def are_stage(columns, hazard, further_rate, abscond_rate, horizon=500.0):
@@ -257,8 +271,7 @@ def are_stage(columns, hazard, further_rate, abscond_rate, horizon=500.0):
         voluntary=hazard,
         further_rate=further_rate,
         abscond_rate=abscond_rate,
-        reentry_share=0.35,
-        reentry_mean_delay=40.0,
+        reentry=REENTRY,
         claim_again=claim_again,
     )
     stage.join_removal_queue = joins.append

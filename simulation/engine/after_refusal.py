@@ -7,7 +7,8 @@ the tentative outcome; a returnable person also joins the removal queue, and an 
 removal that comes first overwrites it (see :mod:`simulation.engine.removals`).
 
 The revolving door: a share of the people who depart voluntarily or are removed come back
-after a delay (exponential, with the given mean) as new claimants.
+after a delay (exponential, with the given mean) as new claimants; share and delay depend on
+how they left, their nationality group and the date (:mod:`.reentry`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.records import ExitOutcome, Origin
 from ..core.units import INF
 from .hazards import PiecewiseHazard
 from .queueing import Due, at, now
+from .reentry import ENFORCED, VOLUNTARY, Reentry
 
 _BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
 _REMAINS = int(ExitOutcome.REMAINS)
@@ -48,8 +50,7 @@ class AfterRefusal:
         voluntary: PiecewiseHazard,
         further_rate: float,
         abscond_rate: float,
-        reentry_share: float,
-        reentry_mean_delay: float,
+        reentry: Reentry,
         claim_again: ClaimAgain,
     ) -> None:
         self.env = env
@@ -57,8 +58,7 @@ class AfterRefusal:
         self.voluntary = voluntary
         self.further_rate = further_rate
         self.abscond_rate = abscond_rate
-        self.reentry_share = reentry_share
-        self.reentry_delay = reentry_mean_delay
+        self.reentry = reentry
         self.claim_again = claim_again
         self.join_removal_queue: Callable[[int], None] = _no_removals  # set by the pipeline
         self.on_are: list[OnAre] = []
@@ -75,6 +75,7 @@ class AfterRefusal:
         self.e_abscond = mv["e_abscond"]
         self.u_reentry = mv["u_reentry"]
         self.e_reentry = mv["e_reentry"]
+        self.group = mv["group"]
 
     # ------------------------------------------------------------------ entering ARE
 
@@ -96,8 +97,10 @@ class AfterRefusal:
         if exit_time < self.horizon:
             if outcome == _FURTHER:
                 self._later(exit_time - now, self._further_submission, person)
-            elif outcome == _VOLUNTARY and self.u_reentry[person] < self.reentry_share:
-                delay = exit_time - now + self._reentry_delay(person)
+            elif outcome == _VOLUNTARY and self.reentry.comes_back(
+                VOLUNTARY, self.group[person], self.u_reentry[person], exit_time
+            ):
+                delay = exit_time - now + self._reentry_delay(person, VOLUNTARY)
                 self._later(delay, self._return_after_departure, person)
         if self.returnable[person]:
             self.join_removal_queue(person)
@@ -130,9 +133,11 @@ class AfterRefusal:
         for person in people[within & (outcome == _FURTHER)].tolist():
             self._later(self.t_exit[person], self._further_submission, person)
         leaving = within & (outcome == _VOLUNTARY)
-        leaving &= columns["u_reentry"][people] < self.reentry_share
+        leaving &= self.reentry.comes_back_many(
+            VOLUNTARY, columns["group"][people], columns["u_reentry"][people], exit_time
+        )
         for person in people[leaving].tolist():
-            delay = self.t_exit[person] + self._reentry_delay(person)
+            delay = self.t_exit[person] + self._reentry_delay(person, VOLUNTARY)
             self._later(delay, self._return_after_departure, person)
         for hook in self.on_are:
             for person in people.tolist():
@@ -158,13 +163,14 @@ class AfterRefusal:
 
     # ------------------------------------------------------------------ the revolving door
 
-    def after_removal(self, person: int) -> None:
-        """``person`` was removed now: a share come back after a delay."""
-        if self.u_reentry[person] < self.reentry_share:
-            self._later(self._reentry_delay(person), self._return_after_removal, person)
+    def after_removal(self, person: int, kind: int = ENFORCED) -> None:
+        """``person`` left the UK now (``kind``: an enforced removal, or from a place a
+        policy holds abroad): a share come back after a delay."""
+        if self.reentry.comes_back(kind, self.group[person], self.u_reentry[person], now(self.env)):
+            self._later(self._reentry_delay(person, kind), self._return_after_removal, person)
 
-    def _reentry_delay(self, person: int) -> float:
-        return self.e_reentry[person] * self.reentry_delay
+    def _reentry_delay(self, person: int, kind: int) -> float:
+        return self.e_reentry[person] * self.reentry.mean_delay(kind, self.group[person])
 
     def _later(self, delay: float, action: Callable[[Due], None], person: int) -> None:
         if now(self.env) + delay < self.horizon:

@@ -42,6 +42,7 @@ from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
 from .population import Population, draw_block
 from .queueing import at, events_scheduled
+from .reentry import Reentry
 from .removals import RemovalStage, priority_tiers
 from .rng import RandomStreams
 
@@ -134,8 +135,7 @@ class Pipeline:
             voluntary=PiecewiseHazard.from_schedule(times, rates / DAYS_PER_YEAR, steps),
             further_rate=per_day(sc.after_refusal.further_submission_rate_per_year),
             abscond_rate=per_day(sc.after_refusal.absconding_rate_per_year),
-            reentry_share=sc.after_refusal.reentry_share,
-            reentry_mean_delay=sc.after_refusal.reentry_mean_delay_days,
+            reentry=Reentry(sc),
             claim_again=self.claim_again,
         )
         self.appeals = AppealStage(self.env, mv, groups, self.after_refusal.enter)

@@ -21,6 +21,7 @@ from .after_refusal import AfterRefusal
 from .decisions import DecisionStage
 from .population import Population
 from .queueing import Due, Queue, at, now
+from .reentry import FROM_POLICY
 from .removals import RemovalStage
 
 _DIVERTED = int(DecisionOutcome.DIVERTED)
@@ -151,7 +152,7 @@ class PolicyView:
     def left_uk(self, person: int) -> None:
         """``person``, in a place the policy owns, has left for good (removed onward from a
         hub, say): a share come back later, as after any removal (the revolving door)."""
-        self._after_refusal.after_removal(person)
+        self._after_refusal.after_removal(person, FROM_POLICY)
 
     def make_returnable(self, person: int) -> None:
         """From now on ``person`` can be removed to their country: a person in the ARE stock

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -151,11 +151,34 @@ class RemovalClass(Part):
     households: list[Household] | None = Field(None, min_length=1, description="household types")
 
 
+class ReentryRule(Part):
+    """Re-entry for some kinds of exit and some nationality groups (a list left out: all)."""
+
+    kinds: list[Literal["enforced", "voluntary", "from_policy"]] | None = Field(
+        None,
+        min_length=1,
+        description="how people left: enforced removal, voluntary departure, or from a place "
+        "a policy holds abroad (a return hub)",
+    )
+    groups: list[str] | None = Field(None, min_length=1, description="nationality groups")
+    share: ProbabilitySchedule | None = Field(
+        None, description="share who come back (may change on dates, read at the exit date)"
+    )
+    mean_delay_days: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="mean time until they come back, days"
+    )
+
+
 class AfterRefusal(Part):
     """People whose appeal rights are exhausted (ARE): competing ways out of the system."""
 
     enforced_removals_per_month: NonNegativeSchedule = Field(
         description="capacity for enforced removals of ARE people, people per month"
+    )
+    reentry_rules: list[ReentryRule] = Field(
+        default_factory=list,
+        description="re-entry share and delay for some kinds of exit and groups; a later rule "
+        "overrides an earlier one for what it names",
     )
     removal_teams: NonNegativeSchedule | None = Field(
         None,
@@ -176,8 +199,9 @@ class AfterRefusal(Part):
     absconding_rate_per_year: NonNegative = Field(
         description="hazard of losing contact with the Home Office, per ARE person per year"
     )
-    reentry_share: Probability = Field(
-        description="share of people removed or departed who come back later as new claimants"
+    reentry_share: ProbabilitySchedule = Field(
+        description="share of people removed or departed who come back later as new claimants "
+        "(may change on dates; read at the date they left)"
     )
     reentry_mean_delay_days: float = Field(
         gt=0, allow_inf_nan=False, description="mean time until such a return, days"
@@ -329,12 +353,19 @@ class Scenario(Part):
         total = sum(g.share for g in self.nationality_groups.values())
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.append(("nationality_groups", f"shares must sum to 1, they sum to {total:g}"))
-        for index, removal_class in enumerate(self.after_refusal.removal_priority):
-            for group in removal_class.groups or []:
+        named = [
+            ("removal_priority", index, rule.groups)
+            for index, rule in enumerate(self.after_refusal.removal_priority)
+        ] + [
+            ("reentry_rules", index, rule.groups)
+            for index, rule in enumerate(self.after_refusal.reentry_rules)
+        ]
+        for table, index, groups in named:
+            for group in groups or []:
                 if group not in self.nationality_groups:
                     problems.append(
                         (
-                            f"after_refusal.removal_priority.{index}.groups",
+                            f"after_refusal.{table}.{index}.groups",
                             f"unknown nationality group {group!r}; the scenario has "
                             f"{', '.join(self.nationality_groups)}",
                         )
