@@ -102,12 +102,8 @@ def hub_times(result) -> tuple[np.ndarray, np.ndarray]:
     output = (result.policy_outputs or {}).get("return_hubs")
     if output is not None:
         stay = output.stays["in_hub"]
-        since[stay.records] = output.details["transfer_begun"]
+        since[stay.records] = stay.since  # transfers under way at the end included
         until[stay.records] = stay.end
-        moving = np.flatnonzero(taken & np.isinf(records["t_exit"]))
-        assert len(moving) <= 1  # one transfer at a time
-        if len(moving):
-            since[moving] = output.details["in_transfer_since"]
     return since, until
 
 
@@ -323,7 +319,7 @@ def test_people_in_hubs_are_in_a_hub_or_removed_via_one(hubs, tiny_hubs):
         r = result.records
         output = result.policy_outputs["return_hubs"]
         stay = output.stays["in_hub"]
-        begun = output.details["transfer_begun"]
+        begun = stay.since
         assert len(stay.records) > 100
         root = roots_of(r)
         horizon = horizon_of(result)
@@ -341,7 +337,7 @@ def test_people_in_hubs_are_in_a_hub_or_removed_via_one(hubs, tiny_hubs):
             assert gone.any()
             assert (found[gone] == STATE_NAMES.index("removed_via_hub")).all()
         # while a transfer is under way the person is in transit, not in the UK stock
-        moving = begun < stay.start
+        moving = (begun < stay.start) & np.isfinite(stay.start)  # arrived after a transfer
         people, begun, arrived = stay.records[moving], begun[moving], stay.start[moving]
         found = cohorts.classify(r, people, (begun + arrived) / 2, result.policy_outputs)
         assert (found == STATE_NAMES.index("in_hub")).all()
@@ -357,15 +353,16 @@ def test_people_in_hubs_are_in_a_hub_or_removed_via_one(hubs, tiny_hubs):
 
 def test_a_transfer_under_way_at_the_end_of_the_run_is_in_transit():
     """A transfer still under way when the run ends has no arrival in the records: the
-    policy's ``in_transfer_since`` says since when the person has been in transit."""
+    policy's stay gives when the transfer began (``since``) and no arrival (``start`` inf)."""
     policies = read_yaml(SCENARIOS / "return_hubs.yaml")["policies"]
     policies["return_hubs"]["transfers_per_month"] = 3  # a transfer takes ten days
     scenario = Scenario.from_dict(tiny_dict(policies=policies, end_date="2028-01-01"))
     result = run(scenario, seed=1, keep_records=True)
     r = result.records
     moving = np.flatnonzero((r["exit_outcome"] == ExitOutcome.POLICY) & np.isinf(r["t_exit"]))
-    (since,) = result.policy_outputs["return_hubs"].details["in_transfer_since"]
-    assert len(moving) == 1
+    stay = result.policy_outputs["return_hubs"].stays["in_hub"]
+    (since,) = stay.since[np.isinf(stay.start)]
+    assert len(moving) == 1 and stay.records[np.isinf(stay.start)][0] == moving[0]
     person = np.array([roots_of(r)[moving[0]]])
     horizon = horizon_of(result)
     assert since < horizon - 1

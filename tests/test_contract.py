@@ -434,6 +434,9 @@ def test_policy_keeps_to_the_contract(name):
         assert len(stay.records) == len(stay.start) == len(stay.end), stock
         assert np.all((stay.records >= 0) & (stay.records < world.size)), stock
         assert np.all(stay.start <= stay.end), stock
+        left_uk = stay.left_uk()
+        assert isinstance(left_uk, np.ndarray) and left_uk.shape == stay.start.shape, stock
+        assert np.all(np.isfinite(left_uk) & (left_uk <= stay.start)), stock
     for event, times in output.events.items():
         assert isinstance(times, np.ndarray) and times.ndim == 1, event
     for metric, value in output.summary.items():

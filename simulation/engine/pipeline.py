@@ -154,7 +154,7 @@ class Pipeline:
             self.after_refusal.after_removal,
             priority_tiers(classes, list(sc.nationality_groups)) if classes else None,
         )
-        # with one class, the queue's own push: the same queue, one call fewer per person
+        # with no classes, the queue's own push: the same queue, one call fewer per person
         self.after_refusal.join_removal_queue = (
             self.removals.join if classes else self.removals.queue.push
         )

@@ -61,8 +61,8 @@ submission, taken by a policy -> ``in_hub`` until the stay in the hub ends, then
 
 Where a policy takes a person out of the UK stock (``ExitOutcome.POLICY``), its
 :class:`~simulation.policies.contract.PolicyOutput` says where they are: a stay that lists
-the record (return hubs' ``in_hub``), and, where given, ``details["transfer_begun"]`` (one per
-stay) and ``details["in_transfer_since"]`` (transfers still under way at the end of the run).
+the record (return hubs' ``in_hub``), from the moment the person left the UK stock for it
+(``Stay.left_uk``: the start of the transfer, also for transfers still under way at the end).
 Without the policies' outputs a person taken out of the UK stock counts as ``in_hub`` from
 arrival on.
 """
@@ -240,34 +240,17 @@ def _policy_places(
     records: Mapping[str, np.ndarray], policy_outputs: Mapping[str, Any] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For records taken out of the UK stock by a policy: when they left the UK stock for the
-    policy's place (the start of the transfer where reported, else arrival) and when they
-    left that place (inf if not by the end of the run)."""
+    policy's place (the start of the transfer, ``Stay.left_uk``) and when they left that place
+    (inf if not by the end of the run). Without a stay, from the record's exit on."""
     taken = records["exit_outcome"] == ExitOutcome.POLICY
-    t_exit = records["t_exit"]
-    since = np.where(taken, t_exit, np.nan)
+    since = np.where(taken, records["t_exit"], np.nan)
     until = np.where(taken, np.inf, np.nan)
     for output in (policy_outputs or {}).values():
-        stays = getattr(output, "stays", {}) or {}
-        details = getattr(output, "details", {}) or {}
-        for stay in stays.values():
+        for stay in output.stays.values():
             people = np.asarray(stay.records, dtype=np.int64)
-            if not len(people):
-                continue
             ours = taken[people]
-            begun = details.get("transfer_begun")
-            start = np.asarray(stay.start, dtype=float)
-            if begun is not None and len(begun) == len(people):
-                start = np.minimum(start, np.asarray(begun, dtype=float))
-            since[people[ours]] = start[ours]
+            since[people[ours]] = np.asarray(stay.left_uk(), dtype=float)[ours]
             until[people[ours]] = np.asarray(stay.end, dtype=float)[ours]
-        under_way = details.get("in_transfer_since")
-        if under_way is not None and len(under_way):
-            # transfers still under way at the end: these records have no arrival yet;
-            # a policy runs them one at a time, so in order of appeal rights exhausted
-            moving = np.flatnonzero(taken & ~np.isfinite(t_exit))
-            if len(moving) == len(under_way):
-                moving = moving[np.argsort(records["t_are"][moving], kind="stable")]
-                since[moving] = np.sort(np.asarray(under_way, dtype=float))
     return since, until
 
 

@@ -149,11 +149,21 @@ class Engine(Protocol):
 @dataclass(frozen=True)
 class Stay:
     """People in a place the policy owns (a hub, offshore detention): one entry per stay,
-    entered at ``start``, left at ``end`` (inf while still there)."""
+    entered at ``start``, left at ``end`` (inf while still there).
+
+    ``since`` is when each person left the UK stock on their way there (a transfer takes
+    time), if earlier than ``start``; a person still on the way at the end of the run has
+    ``start`` inf. Left out, it is ``start``.
+    """
 
     records: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    since: np.ndarray | None = None
+
+    def left_uk(self) -> np.ndarray:
+        """When each person left the UK stock for this place."""
+        return self.start if self.since is None else self.since
 
 
 @dataclass

@@ -306,13 +306,15 @@ class ReturnHubs(Policy):
     def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         # a transfer turned back at a halt is a stay of no length: the record leaves the UK
         # stock on arrival and a new one starts back in it at the same moment
-        every = self.stays + self.turned_back
+        every = self.stays + self.turned_back + self._under_way()
         people = np.array([s.person for s in every], dtype=np.int64)
         begun = np.array([s.begun for s in every], dtype=float)
         entered = np.array([s.arrived for s in every], dtype=float)
         left = np.array([s.left for s in every], dtype=float)
         how = np.array([s.how for s in every], dtype=object)
         turned = np.arange(len(every)) >= len(self.stays)
+        turned &= np.arange(len(every)) < len(self.stays) + len(self.turned_back)
+        arrived = np.isfinite(entered)
         gone = left <= horizon
 
         def ended(*kinds: str) -> np.ndarray:
@@ -320,16 +322,16 @@ class ReturnHubs(Policy):
 
         turned_back = left[turned]
         return PolicyOutput(
-            stays={"in_hub": Stay(people, entered, left)},
+            stays={"in_hub": Stay(people, entered, left, since=begun)},
             events={
-                "hub_transfers": entered[~turned],
+                "hub_transfers": entered[arrived & ~turned],
                 "hub_onward_removals": ended(ONWARD),
                 "hub_returns_to_uk": ended(RETURNED, HALT_RETURNED),
                 "hub_releases_to_uk": ended(RELEASED_UK),
                 "hub_releases_locally": ended(RELEASED_LOCALLY),
             },
             summary={
-                "transfers": int((~turned).sum()),
+                "transfers": int((arrived & ~turned).sum()),
                 "onward_removals": int((gone & (how == ONWARD)).sum()),
                 "returns_to_uk": int((gone & np.isin(how, (RETURNED, HALT_RETURNED))).sum()),
                 "released_to_uk": int((gone & (how == RELEASED_UK)).sum()),
@@ -337,15 +339,17 @@ class ReturnHubs(Policy):
                 "halted": float(self.halt_time <= horizon),
                 "halt_day": float(self.halt_time) if self.halt_time <= horizon else float("nan"),
             },
-            costs=self._costs(entered[~turned], left[~turned], ended(ONWARD)),
+            costs=self._costs(entered[arrived & ~turned], left[arrived & ~turned], ended(ONWARD)),
             details={
-                "transfer_begun": begun,
-                "in_transfer_since": np.array(list(self.begun.values()), dtype=float),
                 "turned_back_begun": begun[turned],
                 "turned_back": turned_back,
                 "removed_onward": people[gone & (how == ONWARD)],
             },
         )
+
+    def _under_way(self) -> list[_Stay]:
+        """Transfers still under way at the end of the run: not arrived (start inf)."""
+        return [_Stay(person, begun, np.inf) for person, begun in self.begun.items()]
 
     def _costs(
         self, entered: np.ndarray, left: np.ndarray, onward: np.ndarray
