@@ -149,3 +149,10 @@ def test_a_rule_naming_an_unknown_group_is_refused_by_name():
         tiny(after_refusal={"reentry_rules": [{"groups": ["albania"], "share": 0.2}]})
     problems = dict(excinfo.value.problems)
     assert "unknown nationality group 'albania'" in problems["after_refusal.reentry_rules.0.groups"]
+
+
+def test_a_rule_that_sets_nothing_is_refused():
+    with pytest.raises(ScenarioError) as excinfo:
+        tiny(after_refusal={"reentry_rules": [{"kinds": ["enforced"]}]})
+    problems = dict(excinfo.value.problems)
+    assert "must set share or mean_delay_days" in problems["after_refusal.reentry_rules.0"]

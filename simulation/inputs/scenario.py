@@ -168,6 +168,12 @@ class ReentryRule(Part):
         None, gt=0, allow_inf_nan=False, description="mean time until they come back, days"
     )
 
+    @model_validator(mode="after")
+    def _sets_something(self) -> ReentryRule:
+        if self.share is None and self.mean_delay_days is None:
+            raise ValueError("a rule must set share or mean_delay_days (or both)")
+        return self
+
 
 class AfterRefusal(Part):
     """People whose appeal rights are exhausted (ARE): competing ways out of the system."""

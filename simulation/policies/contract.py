@@ -240,6 +240,15 @@ class Policy:
         return PolicyOutput()
 
 
+def court_halt(rng: np.random.Generator, probability: float, within: float, first: float) -> float:
+    """When the courts halt a scheme: with ``probability``, at a time uniform within ``within``
+    days of ``first``; otherwise never (inf). Draws two numbers either way, so a scheme's
+    other draws do not depend on whether it is halted."""
+    halted = rng.random() < probability
+    offset = rng.random() * within
+    return first + offset if halted else np.inf
+
+
 def policy_year(times: np.ndarray, start: float) -> np.ndarray:
     """Index of the policy year (0 = the first 365.25 days from the start) of each time."""
     return np.floor((np.asarray(times) - start) / DAYS_PER_YEAR).astype(np.int64)
@@ -266,6 +275,7 @@ __all__ = [
     "PolicyOutput",
     "ServedQueue",
     "Stay",
+    "court_halt",
     "payments_on_dates",
     "policy_year",
 ]

@@ -38,6 +38,7 @@ from .contract import (
     PolicyConfig,
     PolicyOutput,
     Stay,
+    court_halt,
     payments_on_dates,
     policy_year,
 )
@@ -96,9 +97,9 @@ class Offshore(Policy):
     def __init__(self, config, scenario, rng, horizon) -> None:
         super().__init__(config, scenario, rng, horizon)
         self.first = self.start_time + config.legal_delay_days
-        halted = self.rng.random() < config.halt_probability
-        offset = self.rng.random() * config.halt_within_days
-        self.halt_time = self.start_time + offset if halted else np.inf
+        self.halt_time = court_halt(
+            self.rng, config.halt_probability, config.halt_within_days, self.start_time
+        )
         self.routes = {ROUTE_CODES[r] for r in config.eligible_routes}
         self.households = {HOUSEHOLD_CODES[h] for h in config.eligible_households}
         self.capacity = int(np.floor(config.annual_capacity_people))

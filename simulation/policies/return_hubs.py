@@ -43,7 +43,7 @@ from ..core.records import Origin
 from ..core.schedules import NonNegativeSchedule
 from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, Household, Route
-from .contract import Policy, PolicyConfig, PolicyOutput, Stay
+from .contract import Policy, PolicyConfig, PolicyOutput, Stay, court_halt
 
 _POLICY_RETURN = int(Origin.POLICY_RETURN)
 NEVER_ELIGIBLE = ("family_member", "unaccompanied_child")
@@ -154,9 +154,9 @@ class ReturnHubs(Policy):
         self.households = {HOUSEHOLD_CODES[h] for h in config.eligible_households}
         self.routes = {ROUTE_CODES[r] for r in config.deterrence_routes}
         self.first_transfer = self.start_time + config.legal_delay_days
-        halted = self.rng.random() < config.halt_probability
-        offset = self.rng.random() * config.halt_within_days
-        self.halt_time = self.first_transfer + offset if halted else np.inf
+        self.halt_time = court_halt(
+            self.rng, config.halt_probability, config.halt_within_days, self.first_transfer
+        )
         self.halted = False
         self.max_stay = config.max_stay_days if config.max_stay_days is not None else np.inf
         self.occupancy = 0
