@@ -173,7 +173,7 @@ def test_shipped_calibration_file_is_valid():
     from simulation.validation.calibrate import load_spec
 
     spec = load_spec(ROOT / "scenarios" / "validation" / "calibration_2023_2025.yaml")
-    scenario = Scenario.from_yaml(ROOT / "scenarios" / "history_2023_2025.yaml")
+    scenario = Scenario.from_yaml(ROOT / "scenarios" / "history" / "uk_2023_2025.yaml")
     target_set, _ = load_targets(TARGETS)
     assert any(t.fit for t in target_set.targets)
     from simulation.inputs import paths

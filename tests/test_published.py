@@ -310,7 +310,7 @@ def test_the_sources_table_lists_every_sourced_path_with_its_value(baseline):
 
 
 def test_a_schedule_has_one_source_for_each_date():
-    history = Scenario.from_yaml(ROOT / "scenarios" / "history_2023_2025.yaml")
+    history = Scenario.from_yaml(ROOT / "scenarios" / "history" / "uk_2023_2025.yaml")
     rows = {row.path: row for row in published.sources_table(history)}
     hotel = "accommodation.hotels.cost_per_person_night_gbp"
     assert hotel not in rows
