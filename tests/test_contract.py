@@ -77,6 +77,8 @@ class World:
         self.order = itertools.count()
         self.calls: Counter[str] = Counter()
         self.on_are: Callable[[int, float], None] | None = None
+        self.claiming_again: set[int] = set()  # records brought back to claim
+        self.on_claim: Callable[[int, float], None] | None = None
 
     def write(self, name: str, index, values) -> None:
         self.columns[name][index] = values
@@ -243,6 +245,27 @@ class FakeEngine:
         world.on_are(child, world.now)  # the engine tells every policy, as for anyone at ARE
         return child
 
+    def return_to_claim(self, person: int) -> int:
+        world = self._use("return_to_claim")
+        assert world.started, "return_to_claim is for the run"
+        columns = world.columns
+        assert columns["dec_outcome"][person] == DecisionOutcome.DIVERTED, (
+            f"record {person} brought back to claim was not held abroad since arriving"
+        )
+        assert columns["t_dec_end"][person] <= world.now, f"record {person} comes back early"
+        assert person not in world.claiming_again, f"record {person} brought back twice"
+        world.claiming_again.add(person)
+        child = world.add_record()
+        for name in ("route", "group", "household", "supported", "returnable"):
+            world.write(name, child, columns[name][person])
+        world.write("origin", child, Origin.POLICY_RETURN_CLAIM)
+        world.write("parent", child, person)
+        world.write("t_claim", child, world.now)
+        world.write("t_dec_end", child, np.inf)  # waiting for a UK decision
+        world.write("dec_outcome", child, DecisionOutcome.WITHDRAWN)
+        world.on_claim(child, world.now)  # as for any claim made during the run
+        return child
+
     def left_uk(self, person: int) -> None:
         world = self._use("left_uk")
         columns = world.columns
@@ -354,6 +377,7 @@ def run_on_fake_engine(policy: Policy, scenario: Scenario) -> tuple[World, Polic
     engine = FakeEngine(world)
     policy.attach(engine)
     world.on_are = policy.on_are
+    world.on_claim = policy.on_claim
     size = world.size
     origin = columns["origin"][:size]
     new = np.flatnonzero(origin == Origin.NEW_CLAIM)
@@ -414,7 +438,36 @@ def test_the_fake_engine_is_the_protocol_and_nothing_more():
 def test_policy_keeps_to_the_contract(name):
     policy, scenario = example_policy(name)
     world, output = run_on_fake_engine(policy, scenario)
+    check_contract(name, world, output)
 
+
+def test_offshore_brings_people_back_through_the_verb():
+    """Offshore processing with its paths back on: people held abroad come back through
+    ``return_to_claim`` (the fake checks each was diverted and comes back once), at a halt
+    and by the brought-back share, and the policy still keeps to the contract."""
+    policy, scenario = example_policy("offshore")
+    changes = {
+        "legal_delay_days": 0,
+        "halt_probability": 1.0,
+        "halt_within_days": 700,
+        "bring_back_on_halt": True,
+        "brought_back_share": 0.3,
+        "decision_mean_days": 300,
+        "grant_rate_there": 0.5,
+    }
+    config = policy.config.model_copy(update=changes)
+    policy = type(policy)(config, scenario, np.random.default_rng(7), policy.horizon)
+    world, output = run_on_fake_engine(policy, scenario)
+    check_contract("offshore", world, output)
+    summary = output.summary
+    assert world.calls["return_to_claim"] == summary["brought_back"] > 0
+    assert 0 < summary["brought_back_at_halt"] < summary["brought_back"]
+    children = np.flatnonzero(world.columns["origin"] == Origin.POLICY_RETURN_CLAIM)
+    assert len(children) == summary["brought_back"]
+
+
+def check_contract(name: str, world: World, output: PolicyOutput) -> None:
+    """What every policy's run on the fake engine must show."""
     # it wrote no record column, by any route (every verb's writes are in the shadow)
     for column, values in world.columns.items():
         assert np.array_equal(values, world.shadow[column], equal_nan=True), (

@@ -131,3 +131,49 @@ def test_a_person_matching_two_classes_belongs_to_the_first():
     )
     assert (boat & family).sum() > 5  # families who came by small boat are in both classes
     assert times[boat].max() < times[family & ~boat].min()
+
+
+def test_classes_with_shares_of_removals_share_them_in_proportion():
+    """The high group (46 of the 400 in the stock, a tenth of removals) and everyone else have
+    people waiting for the first 300 removals, so fair queuing gives the high group a tenth of
+    them, to within one."""
+    scenario = stock_only(
+        30, removal_priority=[{"name": "high", "groups": ["high"], "share_of_removals": 0.1}]
+    )
+    times, groups = removals(run_one(scenario, 2, keep_records=True))
+    high = list(scenario.nationality_groups).index("high")
+    order = groups[np.argsort(times)]
+    assert len(order) > 300
+    for n in (40, 120, 300):
+        assert abs((order[:n] == high).sum() - 0.1 * n) <= 1.5
+
+
+def test_a_share_of_removals_is_not_kept_for_a_class_with_nobody_waiting():
+    """A class that matches nobody leaves all the capacity to everyone else."""
+    recent = {"name": "recent", "claimed_from": "2030-01-01", "share_of_removals": 0.9}
+    shared = stock_only(30, removal_priority=[recent])
+    plain = stock_only(30)
+    removed_shared = len(removals(run_one(shared, 2, keep_records=True))[0])
+    removed_plain = len(removals(run_one(plain, 2, keep_records=True))[0])
+    assert removed_shared == removed_plain
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        (
+            [{"name": "a", "groups": ["low"], "share_of_removals": 0.5}, {"name": "b"}],
+            "every class or on none",
+        ),
+        (
+            [
+                {"name": "a", "groups": ["low"], "share_of_removals": 0.7},
+                {"name": "b", "share_of_removals": 0.6},
+            ],
+            "at most 1",
+        ),
+    ],
+)
+def test_shares_of_removals_are_all_or_none_and_sum_to_at_most_one(classes, message):
+    with pytest.raises(ScenarioError, match=message):
+        stock_only(30, removal_priority=classes)

@@ -32,6 +32,9 @@ class Origin(IntEnum):
     FURTHER_SUBMISSION = 4
     REENTRY = 5  # came back after a removal or departure
     POLICY_RETURN = 6  # brought back to the UK by a policy (e.g. from a return hub), at ARE
+    # brought back to the UK by a policy before any UK decision (e.g. from offshore
+    # processing), claiming again: joins the decision queue, never diverted again on arrival
+    POLICY_RETURN_CLAIM = 7
 
 
 class DecisionOutcome(IntEnum):
@@ -71,6 +74,10 @@ ATTRIBUTES = {
     "returnable": np.int8,  # enforced removal to the home country is possible
     "origin": np.int8,
     "parent": np.int64,
+    # the person's uniform behind ``returnable``: returnable while it is below the group's
+    # returnable_share of the day (-inf once a policy made them returnable); kept by later
+    # records, never readable by policies
+    "u_returnable": np.float64,
 }
 #: Per-record random draws by purpose: uniforms (u_) and unit exponentials (e_, work_).
 DRAWS = {
@@ -98,4 +105,4 @@ TIMES = (
 OUTCOMES = ("dec_outcome", "app_outcome", "exit_outcome")
 COLUMNS = (*ATTRIBUTES, *TIMES, *OUTCOMES, *(name for names in DRAWS.values() for name in names))
 #: Columns a policy may read (through its engine view); it writes none.
-READABLE_BY_POLICIES = (*ATTRIBUTES, *TIMES, *OUTCOMES)
+READABLE_BY_POLICIES = (*(a for a in ATTRIBUTES if a != "u_returnable"), *TIMES, *OUTCOMES)

@@ -13,14 +13,17 @@ how they left, their nationality group and the date (:mod:`.reentry`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 
 import numpy as np
 import simpy
 
+from ..core import schedules
 from ..core.records import ExitOutcome, Origin
 from ..core.units import INF
 from .hazards import PiecewiseHazard
+from .population import Population
 from .queueing import Due, at, now
 from .reentry import ENFORCED, VOLUNTARY, Reentry
 
@@ -188,6 +191,103 @@ class AfterRefusal:
 
     def _return_after_removal(self, event: Due) -> None:
         self.claim_again(event.value, _REENTRY_ORIGIN, now(self.env))
+
+
+class Returnability:
+    """Who can be removed to their country when a group's ``returnable_share`` changes on
+    dates.
+
+    Each person keeps one uniform draw, ``u_returnable``, made on arrival and kept by every
+    later record of theirs, and is returnable on a date when it is below their group's share
+    on that date (a monotone coupling: when the share rises, everyone returnable before stays
+    so and some more become so; when it falls, some stop being returnable, person by person).
+    The ``returnable`` column says whether a record is returnable now: it is set on arrival
+    and brought up to date on each change date for every record still in the system (not
+    yet left the UK stock, or held abroad by a policy); a record that left keeps the value it
+    had then. On a change date, people waiting in the UK stock with appeal rights exhausted
+    who become returnable join the removal queue in the order of their ARE dates (after
+    everyone already waiting in their priority class); people who stop being returnable stay
+    in the stock, and the removal queue skips them when it reaches them.
+
+    A policy may make a person returnable whatever the share (``make_returnable``, as a
+    returns agreement does). The engine finds such people where it updates a record (returnable
+    though their uniform is not below the share that applied) and sets their uniform to -inf,
+    so they stay returnable at every later share, in every later record.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        shares: Sequence[schedules.ScheduleValue],
+        start: date,
+        horizon: float,
+    ) -> None:
+        self.env = env
+        self.shares = list(shares)
+        self.start = start
+        self.current = [float(schedules.value_at(s, start, 0.0)) for s in self.shares]
+        #: (time, (group, share)) for every change of a group's share inside the run
+        self.changes = [
+            (t, (group, value))
+            for group, share in enumerate(self.shares)
+            for t, value in schedules.changes_within(share, start, horizon)
+        ]
+        self.dated = [any(g == group for _, (g, _) in self.changes) for group in range(len(shares))]
+        self.population: Population | None = None
+        self.join: Callable[[int], None] = _no_removals
+
+    @property
+    def changes_on_dates(self) -> bool:
+        """True if some group's share changes during the run."""
+        return bool(self.changes)
+
+    def wire(self, population: Population, join: Callable[[int], None]) -> None:
+        """The records to keep up to date and the removal queue's ``join(person)``."""
+        self.population = population
+        self.join = join
+
+    def change(self, change: tuple[int, float]) -> None:
+        """On a change date: ``(group, share)`` from now on."""
+        group, share = change
+        old, self.current[group] = self.current[group], share
+        t = now(self.env)
+        columns, size = self.population.columns, self.population.size
+        t_exit = columns["t_exit"][:size]
+        in_system = ~(t_exit < t) | (columns["exit_outcome"][:size] == _POLICY)
+        arrived = ~(columns["t_claim"][:size] >= t)  # the rest are set on arrival
+        people = np.flatnonzero((columns["group"][:size] == group) & in_system & arrived)
+        u = columns["u_returnable"][people]
+        was = columns["returnable"][people] != 0
+        by_policy = was & ~(u < old)
+        columns["u_returnable"][people[by_policy]] = -np.inf
+        now_returnable = (u < share) | by_policy
+        columns["returnable"][people] = now_returnable
+        rising = people[now_returnable & ~was]
+        waiting = rising[
+            (columns["t_are"][rising] <= t)
+            & (columns["t_exit"][rising] > t)
+            & ~np.isin(columns["exit_outcome"][rising], (_BEING_REMOVED, _POLICY))
+        ]
+        for person in waiting[np.argsort(columns["t_are"][waiting], kind="stable")].tolist():
+            self.join(person)
+
+    def inherit(self, child: int, parent: int) -> None:
+        """A new record of ``parent``'s person (its attributes copied): returnable now if
+        their uniform is below the share now, or if a policy had made them returnable."""
+        columns = self.population.columns
+        group = int(columns["group"][child])
+        if not self.dated[group]:
+            return
+        t = now(self.env)
+        u = columns["u_returnable"]
+        left = columns["t_exit"][parent]
+        if left < t and columns["exit_outcome"][parent] != _POLICY:  # the share it left with
+            then = float(schedules.value_at(self.shares[group], self.start, left))
+        else:
+            then = self.current[group]
+        if columns["returnable"][parent] and not u[parent] < then:
+            u[parent] = u[child] = -np.inf
+        columns["returnable"][child] = u[child] < self.current[group]
 
 
 def _no_removals(_person: int) -> None:

@@ -10,6 +10,9 @@ stream rather than drawing a new one, which keeps policy comparisons paired.
 
 Attributes and per-person draws are made for every candidate arrival before thinning, so a
 person who arrives under two policies is the same person, with the same fate-deciding draws.
+A person's nationality group follows the mix of their route at their arrival time (one mix for
+every route unless the scenario gives a route its own), and whether they are returnable
+follows from a uniform they keep (:class:`.after_refusal.Returnability`).
 """
 
 from __future__ import annotations
@@ -61,9 +64,75 @@ def _poisson_times(
 
 def categorical(rng: np.random.Generator, shares: np.ndarray, n: int) -> np.ndarray:
     """``n`` draws of category indices with probabilities ``shares`` (by inversion)."""
+    return _invert(rng.random(n), shares)
+
+
+def _invert(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Category index of each uniform ``u`` under probabilities ``shares``."""
     cumulative = np.cumsum(shares)
     cumulative[-1] = 1.0
-    return np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int8)
+    return np.searchsorted(cumulative, u, side="right").astype(np.int8)
+
+
+#: A route's nationality mix: change times (days since the start date) and the groups'
+#: shares from each of them (one row per period).
+RouteMix = tuple[np.ndarray, np.ndarray]
+
+
+def route_mixes(scenario: Scenario) -> list[RouteMix] | None:
+    """Each route's nationality mix by date, or None when no route has its own
+    (``arrivals.<route>.group_shares``; a route without one uses the groups' ``share``)."""
+    routes = [getattr(scenario.arrivals, name) for name in ROUTES]
+    if all(r.group_shares is None for r in routes):
+        return None
+    groups = scenario.nationality_groups
+    start = scenario.start_date
+    mixes = []
+    for arrivals in routes:
+        if arrivals.group_shares is None:
+            mixes.append((np.array([-np.inf]), np.array([[g.share for g in groups.values()]])))
+            continue
+        schedules_by_group = [arrivals.group_shares[name] for name in groups]
+        times = np.unique(
+            np.concatenate([schedules.steps(s, start)[0] for s in schedules_by_group])
+        )
+        rows = np.column_stack([schedules.value_at(s, start, times) for s in schedules_by_group])
+        mixes.append((times, rows))
+    return mixes
+
+
+def _draw_groups(
+    u: np.ndarray, route: np.ndarray, mixes: list[RouteMix], times: np.ndarray | None
+) -> np.ndarray:
+    """Each person's group by inversion of their uniform ``u`` under the mix of their route
+    at their time (time 0 when ``times`` is None)."""
+    group = np.zeros(len(u), np.int8)
+    for code, (change_times, rows) in enumerate(mixes):
+        mine = np.flatnonzero(route == code)
+        if len(mine) == 0:
+            continue
+        at = np.zeros(len(mine)) if times is None else times[mine]
+        period = np.clip(np.searchsorted(change_times, at, side="right") - 1, 0, len(rows) - 1)
+        for index in np.unique(period):
+            chosen = mine[period == index]
+            group[chosen] = _invert(u[chosen], rows[index])
+    return group
+
+
+def returnable_shares(
+    scenario: Scenario, group: np.ndarray, times: np.ndarray | None = None
+) -> np.ndarray:
+    """Each person's group's ``returnable_share`` at their time (time 0 when ``times`` is
+    None)."""
+    shares = [g.returnable_share for g in scenario.nationality_groups.values()]
+    start = scenario.start_date
+    if times is None or not any(isinstance(s, dict) for s in shares):
+        return np.array([float(schedules.value_at(s, start, 0.0)) for s in shares])[group]
+    out = np.empty(len(group))
+    for index, share in enumerate(shares):
+        mine = group == index
+        out[mine] = schedules.value_at(share, start, times[mine])
+    return out
 
 
 def draw_attributes(
@@ -71,27 +140,44 @@ def draw_attributes(
     rng: np.random.Generator,
     route: np.ndarray,
     group_shares: np.ndarray | None = None,
+    times: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Nationality group, household, support need and returnability for each person."""
+    """Nationality group, household, support need and returnability for each person.
+
+    The group is drawn with ``group_shares`` (one mix for everyone, or one row per route),
+    else with the mix of the person's route at their arrival time ``times`` (the groups'
+    ``share`` unless the route has its own ``group_shares``). Returnability: the person's
+    uniform ``u_returnable`` is kept, and they are returnable while it is below their group's
+    ``returnable_share`` (here: at ``times``, or at time 0). The number and order of draws
+    is the same whatever the mixes and shares, so dated values change nobody's other draws.
+    """
     n = len(route)
     groups = list(scenario.nationality_groups.values())
-    if group_shares is None:
-        group_shares = np.array([g.share for g in groups])
-    group = categorical(rng, group_shares, n)
+    mixes = route_mixes(scenario) if group_shares is None else None
+    if group_shares is not None and np.ndim(group_shares) == 2:
+        rows = np.asarray(group_shares)
+        mixes = [(np.array([-np.inf]), rows[code : code + 1]) for code in range(len(rows))]
+    if mixes is not None:
+        group = _draw_groups(rng.random(n), route, mixes, times)
+    else:
+        if group_shares is None:
+            group_shares = np.array([g.share for g in groups])
+        group = categorical(rng, group_shares, n)
     households = scenario.households
     household = categorical(
         rng, np.array([getattr(households, name) for name in HOUSEHOLD_CODES]), n
     )
     support_share = np.array([getattr(scenario.arrivals, r).support_share for r in ROUTES])
     supported = (rng.random(n) < support_share[route]) & (household != UNACCOMPANIED_CHILD)
-    returnable_share = np.array([g.returnable_share for g in groups])
-    returnable = rng.random(n) < returnable_share[group]
+    u_returnable = rng.random(n)
+    returnable = u_returnable < returnable_shares(scenario, group, times)
     return {
         "route": route.astype(np.int8),
         "group": group,
         "household": household,
         "supported": supported.astype(np.int8),
         "returnable": returnable.astype(np.int8),
+        "u_returnable": u_returnable,
     }
 
 
@@ -118,10 +204,11 @@ def generate(
     order = np.argsort(times, kind="stable")
     times, route = times[order], route[order]
     u = rng.random(len(times))
-    attributes = draw_attributes(scenario, streams["attributes"], route)
+    attributes = draw_attributes(scenario, streams["attributes"], route, times=times)
     factor = np.ones(len(times))
     if multiplier is not None:
-        factor = multiplier(_read_only(time=times, **attributes))
+        visible = {k: v for k, v in attributes.items() if k != "u_returnable"}  # a draw
+        factor = multiplier(_read_only(time=times, **visible))
     claim_share = np.empty(len(times))
     for name in ROUTES:
         mask = route == ROUTE_CODES[name]

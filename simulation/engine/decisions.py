@@ -7,14 +7,20 @@ decided claim is granted with its nationality group's grant rate at that date, e
 and handed to the appeal stage.
 
 The queue can give claims made before a cut-off date priority until a given date (the 2023
-"legacy backlog"). With one queue and no priority, idle caseworkers book the next known
+"legacy backlog"). A fast track goes before everything: claims of named groups and routes made
+within a window are decided first and, when refused, a share are certified with no in-country
+appeal, so their appeal rights are exhausted at once (the UK's treatment of Albanian claims
+from December 2022). Whether a refusal is certified reuses the claim's grant draw: given a
+refusal at grant rate g, ``(u_grant - g) / (1 - g)`` is uniform and independent of everything
+else. With one queue, no priority and no fast track, idle caseworkers book the next known
 claims ahead (see :mod:`simulation.engine.queueing`): the same decisions at the same times,
 with fewer events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -29,6 +35,29 @@ _DIVERTED = int(DecisionOutcome.DIVERTED)
 _GRANTED = int(DecisionOutcome.GRANTED)
 _REFUSED = int(DecisionOutcome.REFUSED)
 _REENTRY_ORIGIN = int(Origin.REENTRY)
+
+#: the queue's tiers: the legacy priority, everyone else, the fast track
+_LEGACY, _REST, _FAST = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class FastTrackRule:
+    """Claims of these group and route codes (None: all) made in [start, end) days."""
+
+    groups: frozenset[int] | None
+    routes: frozenset[int] | None
+    start: float
+    end: float
+    certified_share: float
+
+    def matches(self, group: np.ndarray, route: np.ndarray, t_claim: np.ndarray) -> np.ndarray:
+        hit = (t_claim >= self.start) & (t_claim < self.end)
+        if self.groups is not None:
+            hit &= np.isin(group, list(self.groups))
+        if self.routes is not None:
+            hit &= np.isin(route, list(self.routes))
+        return hit
+
 
 #: hook(person, now) -> True if a policy takes the person out of the UK system on arrival
 DivertOne = Callable[[int, float], bool]
@@ -46,9 +75,13 @@ class DecisionStage:
         groups: int,
         withdrawal_rate: float,
         refused: Callable[[int, float], None],
+        fast_track: Sequence[FastTrackRule] = (),
+        certified: Callable[[int, float], None] | None = None,
     ) -> None:
         self.withdrawal_rate = withdrawal_rate
         self.refused = refused
+        self.fast_track = list(fast_track)
+        self.certified = certified
         self.grant_rate = [0.0] * groups
         self.later_claims_tier = 0
         self.divert_one: list[DivertOne] = []
@@ -61,7 +94,7 @@ class DecisionStage:
             self._still_claiming,
             self._start,
             self._decided,
-            tiers=2,
+            tiers=3 if self.fast_track else 2,
         )
         self.bind(mv)
 
@@ -74,6 +107,7 @@ class DecisionStage:
         self.u_grant = mv["u_grant"]
         self.e_withdraw = mv["e_withdraw"]
         self.group = mv["group"]
+        self.route = mv["route"]
         self.queue.bind(mv["work_decision"], mv["t_claim"])
 
     # ------------------------------------------------------------------ set-up
@@ -107,24 +141,46 @@ class DecisionStage:
         from ``priority_until`` on they are served as one queue.
         """
         queue = self.queue
+        fast: list[list[int]] = []
+        if self.fast_track:
+            on_track = self._rule_index(claimants, t_claim) >= 0
+            queue.preload(claimants[on_track], t_claim[claimants[on_track]], tier=_FAST)
+            claimants = claimants[~on_track]
+            fast = [[_FAST]]
         cutoff = INF if priority_before is None else priority_before
         first = claimants[t_claim[claimants] < cutoff]
         if priority_before is not None and len(first):
             rest = claimants[~(t_claim[claimants] < cutoff)]
-            queue.preload(first, t_claim[first], tier=0)
-            queue.preload(rest, t_claim[rest], tier=1)
-            self.later_claims_tier = 1
-            queue.set_order([[0], [1]])
+            queue.preload(first, t_claim[first], tier=_LEGACY)
+            queue.preload(rest, t_claim[rest], tier=_REST)
+            self.later_claims_tier = _REST
+            queue.set_order([*fast, [_LEGACY], [_REST]])
             if priority_until is not None:
-                at(max(priority_until, 0.0), queue.set_order, [[0, 1]])
+                at(max(priority_until, 0.0), queue.set_order, [*fast, [_LEGACY, _REST]])
         else:
-            queue.preload(claimants, t_claim[claimants], tier=0)
-            self.later_claims_tier = 0
-            queue.set_order([[0]])
+            queue.preload(claimants, t_claim[claimants], tier=_LEGACY)
+            self.later_claims_tier = _LEGACY
+            queue.set_order([*fast, [_LEGACY]])
+
+    def _rule_index(self, people: np.ndarray, t_claim: np.ndarray) -> np.ndarray:
+        """For each person, the first fast-track rule their claim matches, or -1."""
+        index = np.full(len(people), -1)
+        group = np.asarray(self.group)[people]
+        route = np.asarray(self.route)[people]
+        for number, rule in reversed(list(enumerate(self.fast_track))):
+            index[rule.matches(group, route, np.asarray(t_claim)[people])] = number
+        return index
+
+    def fast_track_rule(self, person: int) -> FastTrackRule | None:
+        """The fast-track rule ``person``'s claim falls under, if any."""
+        if not self.fast_track:
+            return None
+        number = int(self._rule_index(np.array([person]), self.t_claim)[0])
+        return self.fast_track[number] if number >= 0 else None
 
     def book_ahead(self, change_times: list[float]) -> None:
         """With one first-come-first-served queue, idle caseworkers book known claims."""
-        if self.later_claims_tier == 0:
+        if self.later_claims_tier == _LEGACY and not self.fast_track:
             self.queue.allow_reservations(change_times, self._save_claim, self._restore_claim)
 
     # ------------------------------------------------------------------ the queue
@@ -151,6 +207,13 @@ class DecisionStage:
             self.dec_outcome[person] = _GRANTED
             return
         self.dec_outcome[person] = _REFUSED
+        if self.fast_track:
+            rule = self.fast_track_rule(person)
+            if rule is not None and rule.certified_share > 0:
+                rate = self.grant_rate[self.group[person]]
+                if (self.u_grant[person] - rate) / (1.0 - rate) < rule.certified_share:
+                    self.certified(person, now)
+                    return
         self.refused(person, now)
 
     # ------------------------------------------------------------------ claims during the run
@@ -171,7 +234,10 @@ class DecisionStage:
         self.dec_outcome[person] = _WITHDRAWN
         for hook in self.on_claim:
             hook(person, now)
-        self.queue.push(person, self.later_claims_tier)
+        tier = self.later_claims_tier
+        if self.fast_track and self.fast_track_rule(person) is not None:
+            tier = _FAST
+        self.queue.push(person, tier)
 
     # ------------------------------------------------------------------ verbs for policies
 

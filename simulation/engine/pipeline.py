@@ -32,26 +32,28 @@ import simpy
 
 from ..core import schedules
 from ..core.records import DRAWS, AppealOutcome, DecisionOutcome, Origin
-from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR, per_day
+from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR, INF, per_day
+from ..core.vocabulary import ROUTE_CODES
 from ..inputs.scenario import Scenario
 from . import arrivals, start_state
-from .after_refusal import AfterRefusal
+from .after_refusal import AfterRefusal, Returnability
 from .appeals import AppealStage
-from .decisions import DecisionStage
+from .decisions import DecisionStage, FastTrackRule
 from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
 from .population import Population, draw_block
 from .queueing import at, events_scheduled
 from .reentry import Reentry
-from .removals import RemovalStage, priority_tiers
+from .removals import RemovalStage, class_members, priority_tiers
 from .rng import RandomStreams
 
 _DIVERTED = int(DecisionOutcome.DIVERTED)
 _APPEAL_PENDING = int(AppealOutcome.PENDING)
 _NEW_CLAIM = int(Origin.NEW_CLAIM)
 _POLICY_RETURN = int(Origin.POLICY_RETURN)
+_POLICY_RETURN_CLAIM = int(Origin.POLICY_RETURN_CLAIM)
 #: attributes a new record for a returning person keeps from the old one
-INHERITED = ("route", "group", "household", "supported", "returnable")
+INHERITED = ("route", "group", "household", "supported", "returnable", "u_returnable")
 
 
 @dataclass
@@ -145,6 +147,8 @@ class Pipeline:
             groups,
             per_day(sc.decisions.withdrawal_rate_per_year),
             self.appeals.refused,
+            fast_track=self._fast_track_rules(),
+            certified=self.after_refusal.enter,
         )
         classes = sc.after_refusal.removal_priority
         self.removals = RemovalStage(
@@ -153,11 +157,25 @@ class Pipeline:
             self.after_refusal.still_in_uk,
             self.after_refusal.after_removal,
             priority_tiers(classes, list(sc.nationality_groups)) if classes else None,
+            self._recent_classes(),
+            [c.share_of_removals for c in classes]
+            if classes and classes[0].share_of_removals is not None
+            else None,
         )
         # with no classes, the queue's own push: the same queue, one call fewer per person
         self.after_refusal.join_removal_queue = (
             self.removals.join if classes else self.removals.queue.push
         )
+        # returnability that changes on dates (nothing to do when no group's share does)
+        self.returnability = Returnability(
+            self.env,
+            [g.returnable_share for g in sc.nationality_groups.values()],
+            sc.start_date,
+            self.horizon,
+        )
+        if self.returnability.changes_on_dates:
+            self.returnability.wire(self.population, self.removals.join)
+            self.removals.only_returnable(self.after_refusal.awaiting_removal)
         self._bind()
         self.population.on_move.append(self._bind)
 
@@ -169,6 +187,7 @@ class Pipeline:
             self.after_refusal,
             self.removals,
             self.return_to_are,
+            self.return_to_claim,
         )
         for policy in self.policies:
             policy.attach(self.view)
@@ -238,6 +257,30 @@ class Pipeline:
         self.after_refusal.enter_at_start(columns, are)
         self.removals.load_stock(are[columns["returnable"][are] == 1], columns)
 
+    def _recent_classes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Removal classes by group, route and household, with the day from which claims
+        count, when any class is limited to recent claims."""
+        classes = self.scenario.after_refusal.removal_priority
+        if not any(c.claimed_from is not None for c in classes):
+            return None
+        since = np.array(
+            [-INF if c.claimed_from is None else self._day(c.claimed_from) for c in classes]
+        )
+        return class_members(classes, list(self.scenario.nationality_groups)), since
+
+    def _fast_track_rules(self) -> list[FastTrackRule]:
+        sc, groups = self.scenario, list(self.scenario.nationality_groups)
+        return [
+            FastTrackRule(
+                groups=None if r.groups is None else frozenset(groups.index(g) for g in r.groups),
+                routes=None if r.routes is None else frozenset(ROUTE_CODES[x] for x in r.routes),
+                start=float((r.claims_from - sc.start_date).days),
+                end=INF if r.claims_until is None else float((r.claims_until - sc.start_date).days),
+                certified_share=r.certified_share,
+            )
+            for r in sc.decisions.fast_track
+        ]
+
     def _day(self, when) -> float | None:
         return None if when is None else float((when - self.scenario.start_date).days)
 
@@ -274,6 +317,8 @@ class Pipeline:
                 group.appeal_allowed_rate,
                 lambda v, i=index: self.appeals.set_allowed_rate(i, v),
             )
+        for t, change in self.returnability.changes:  # (group, share) from t on
+            self._at(t, self.returnability.change, change)
 
     # ------------------------------------------------------------------ new records
 
@@ -283,6 +328,8 @@ class Pipeline:
         for name in INHERITED:
             view = getattr(self, name)
             view[child] = view[parent]
+        if self.returnability.changes_on_dates:
+            self.returnability.inherit(child, parent)
         self.origin[child] = origin
         self.parent[child] = parent
         return child
@@ -297,6 +344,13 @@ class Pipeline:
         """A new record for ``parent``, brought back to the UK by a policy, at ARE."""
         child = self._child(parent, _POLICY_RETURN)
         self.after_refusal.enter(child, now)
+        return child
+
+    def return_to_claim(self, parent: int, now: float) -> int:
+        """A new record for ``parent``, held abroad by a policy before any UK decision and
+        brought back: it claims now and joins the decision queue (never diverted again)."""
+        child = self._child(parent, _POLICY_RETURN_CLAIM)
+        self.decisions.claim(child, _POLICY_RETURN_CLAIM, now)
         return child
 
     # ------------------------------------------------------------------ run

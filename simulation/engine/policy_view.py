@@ -3,9 +3,10 @@
 A policy never holds the pipeline, the SimPy environment or a writable record column. It gets
 this view (the engine side of :class:`simulation.policies.contract.Engine`) and acts only
 through its verbs: divert claimants on arrival, bring a claim's withdrawal forward, schedule a
-call, open a queue of its own, take a person out of the ARE stock and bring one back, make a
-person removable. Every verb keeps the engine's records consistent, so a policy cannot leave
-a person in two states at once.
+call, open a queue of its own, take a person out of the ARE stock and bring one back, bring
+back a person held abroad before any UK decision as a claimant, make a person removable.
+Every verb keeps the engine's records consistent, so a policy cannot leave a person in two
+states at once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _DIVERTED = int(DecisionOutcome.DIVERTED)
 class PolicyView:
     """The engine as a policy may use it; see the module docstring.
 
-    ``return_to_are(person, now)`` makes the new record of a person brought back to the UK;
+    ``return_to_are(person, now)`` makes the new record of a person brought back to the UK
+    stock, ``return_to_claim(person, now)`` that of a person brought back to claim again;
     ``started`` is set once the run is under way.
     """
 
@@ -43,6 +45,7 @@ class PolicyView:
         after_refusal: AfterRefusal,
         removals: RemovalStage,
         return_to_are: Callable[[int, float], int],
+        return_to_claim: Callable[[int, float], int],
     ) -> None:
         self._env = env
         self._population = population
@@ -50,6 +53,8 @@ class PolicyView:
         self._after_refusal = after_refusal
         self._removals = removals
         self._return_to_are = return_to_are
+        self._return_to_claim = return_to_claim
+        self._claiming_again: set[int] = set()
         self._views: dict[str, np.ndarray] = {}
         self._viewed_size = -1
         self._values: dict[str, memoryview] = {}
@@ -148,6 +153,23 @@ class PolicyView:
     def return_to_are(self, person: int) -> int:
         """Bring ``person`` back to the UK ARE stock now, as a new record; returns it."""
         return self._return_to_are(person, now(self._env))
+
+    def return_to_claim(self, person: int) -> int:
+        """Bring ``person``, held abroad by a policy since arriving (diverted, so never
+        decided in the UK), back to the UK now as a claimant: a new record that joins the
+        decision queue and is not offered to the policies' ``divert_one`` again. Returns it.
+        Each diverted record comes back at most once."""
+        if not self.started:
+            raise RuntimeError("return_to_claim is for the run: people come back during it")
+        if self._population.columns["dec_outcome"][person] != _DIVERTED:
+            raise ValueError(
+                f"record {person} was not diverted on arrival: only a person held abroad "
+                "before any UK decision can be brought back to claim"
+            )
+        if person in self._claiming_again:
+            raise ValueError(f"record {person} was brought back to claim already")
+        self._claiming_again.add(person)
+        return self._return_to_claim(person, now(self._env))
 
     def left_uk(self, person: int) -> None:
         """``person``, in a place the policy owns, has left for good (removed onward from a

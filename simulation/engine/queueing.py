@@ -23,7 +23,10 @@ one in the last bit (tests/test_engine.py checks both to 4 units in the last pla
 
 Within a queue people are served in order of entry time (first come, first served). A queue
 can also have priority tiers: groups of tiers are served in order, first come first served
-within a group, and the order can change on given dates (a priority that ends).
+within a group, and the order can change on given dates (a priority that ends). Or tiers can
+share the servers by weight (start-time fair queuing): each tier with someone waiting gets
+starts in proportion to its weight, a tier that had nobody waiting earns no credit meanwhile,
+and a tier of weight 0 is served only when no other tier has anyone.
 """
 
 from __future__ import annotations
@@ -191,6 +194,15 @@ class Queue:
         if self.servers:
             self.fill()
 
+    def set_weights(self, weights: Sequence[float]) -> None:
+        """From now on tiers share the servers in proportion to ``weights``."""
+        self.weights = [float(w) for w in weights]
+        self.tags = [0.0] * len(self.tiers)
+        self.virtual = 0.0
+        self._next = self._next_weighted
+        if self.servers:
+            self.fill()
+
     # ------------------------------------------------------------------ the queue
 
     def push(self, person: int, tier: int = 0) -> None:
@@ -265,6 +277,41 @@ class Queue:
         if soonest < INF:
             self._wake_later(soonest, now)
         return -1
+
+    def _next_weighted(self, now: float) -> int:
+        """The next person from the tier with the earliest virtual start (start-time fair
+        queuing: a tier's start is its last finish or the virtual time, whichever is later;
+        each start adds 1 / weight), first come first served within it."""
+        entry_time = self.entry_time
+        while True:
+            best, best_key, soonest = -1, INF, INF
+            for index, tier in enumerate(self.tiers):
+                known = tier.times[tier.ptr] if tier.ptr < tier.size else INF
+                pushed = entry_time[tier.waiting[0]] if tier.waiting else INF
+                first = min(known, pushed)
+                if first > now:
+                    soonest = min(soonest, first)
+                    continue
+                weight = self.weights[index]
+                key = max(self.tags[index], self.virtual) if weight > 0 else INF
+                if best < 0 or key < best_key:
+                    best, best_key = index, key
+            if best < 0:
+                if soonest < INF:
+                    self._wake_later(soonest, now)
+                return -1
+            tier = self.tiers[best]
+            known = tier.times[tier.ptr] if tier.ptr < tier.size else INF
+            if tier.waiting and entry_time[tier.waiting[0]] < known:
+                person = tier.waiting.popleft()
+            else:
+                person = tier.ids[tier.ptr]
+                tier.ptr += 1
+            if self.still_waiting(person, now):
+                if best_key < INF:
+                    self.virtual = best_key
+                    self.tags[best] = best_key + 1.0 / self.weights[best]
+                return person
 
     def _wake(self, _event: Due) -> None:
         self._wake_at = INF

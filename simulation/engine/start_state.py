@@ -8,7 +8,8 @@ about them is filled in by stated assumptions:
   uniformly between ``awaiting_oldest_claim_days`` and 365 days ago, the rest uniformly in the
   last year; appeals were lodged uniformly over the last ``appeals_oldest_lodged_days``;
 - nationality groups: each stock has the mix that flows into it at the start date: awaiting as
-  claimants, appeals weighted by refusal and lodging, ARE by final refusal;
+  claimants, appeals weighted by refusal and lodging, ARE by final refusal (by route, when a
+  route has its own mix, ``arrivals.<route>.group_shares``);
 - support: exactly ``supported_people`` are supported: ``are_supported_people`` ARE family
   members (families keep support), the rest drawn at random among people awaiting a decision
   or an appeal; a supported person drawn as an unaccompanied child (whom local authorities,
@@ -24,12 +25,23 @@ from ..core import schedules
 from ..core.records import DRAWS, Origin
 from ..core.vocabulary import FAMILY_MEMBER, ROUTES, SINGLE_ADULT, UNACCOMPANIED_CHILD
 from ..inputs.scenario import Scenario
-from .arrivals import categorical, draw_attributes
+from .arrivals import categorical, draw_attributes, route_mixes
 from .population import draw_block
 
 
 def _at_start(value: schedules.ScheduleValue, scenario: Scenario) -> float:
     return float(schedules.value_at(value, scenario.start_date, 0.0))
+
+
+def _period_at_start(times: np.ndarray) -> int:
+    return max(int(np.searchsorted(times, 0.0, side="right")) - 1, 0)
+
+
+def _normalised(mix: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``mix`` scaled to sum to 1 (each row, for one mix per route); ``fallback`` where a
+    mix is all zero."""
+    total = mix.sum(axis=-1, keepdims=True)
+    return np.where(total > 0, mix / np.where(total > 0, total, 1.0), fallback)
 
 
 def build(scenario: Scenario, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -46,8 +58,6 @@ def build(scenario: Scenario, rng: np.random.Generator) -> dict[str, np.ndarray]
     grant = np.array([_at_start(g.grant_rate, scenario) for g in groups])
     allowed = np.array([_at_start(g.appeal_allowed_rate, scenario) for g in groups])
     lodged = _at_start(scenario.appeals.lodged_share, scenario)
-    appeal_mix = share * (1 - grant) * lodged
-    are_mix = share * (1 - grant) * (1 - lodged * allowed)
 
     route_weight = np.array(
         [
@@ -60,10 +70,17 @@ def build(scenario: Scenario, rng: np.random.Generator) -> dict[str, np.ndarray]
         route_weight = np.ones(len(ROUTES))
     route = categorical(rng, route_weight / route_weight.sum(), n)
 
-    parts = []
-    for count, mix in ((n_wait, share), (n_appeal, appeal_mix), (n_are, are_mix)):
-        mix = mix / mix.sum() if mix.sum() > 0 else share
-        parts.append((count, mix))
+    mixes = route_mixes(scenario)
+    if mixes is None:  # one mix for every route
+        rows = share
+    else:  # some route has its own mix: each stock's mix by route (one row per route)
+        rows = np.array([values[_period_at_start(times)] for times, values in mixes])
+    stocks = (
+        (n_wait, rows),
+        (n_appeal, rows * (1 - grant) * lodged),
+        (n_are, rows * (1 - grant) * (1 - lodged * allowed)),
+    )
+    parts = [(count, _normalised(mix, rows)) for count, mix in stocks]
     columns: dict[str, list[np.ndarray]] = {}
     start = 0
     for count, mix in parts:

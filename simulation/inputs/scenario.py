@@ -59,6 +59,12 @@ class RouteArrivals(Part):
         description="share of claimants on this route who need Home Office asylum support "
         "(accommodation); unaccompanied children never do, local authorities look after them"
     )
+    group_shares: dict[str, ProbabilitySchedule] | None = Field(
+        None,
+        description="share of this route's claimants in each nationality group (a schedule "
+        "per group, every group named, summing to 1 on every date), read at each arrival's "
+        "time; none: the groups' own share, the same on every route and date",
+    )
 
 
 class Arrivals(Part):
@@ -72,15 +78,20 @@ class Arrivals(Part):
 class NationalityGroup(Part):
     """Claimants whose nationalities share a grant rate, appeal success and returnability."""
 
-    share: Probability = Field(description="share of claimants in this group")
+    share: Probability = Field(
+        description="share of claimants in this group, on every route without its own "
+        "arrivals.<route>.group_shares"
+    )
     grant_rate: ProbabilitySchedule = Field(
         description="probability of a grant at initial decision (grants / substantive decisions)"
     )
     appeal_allowed_rate: ProbabilitySchedule = Field(
         description="probability that an appeal is allowed"
     )
-    returnable_share: Probability = Field(
-        description="share of the group whose enforced removal to the home country is possible"
+    returnable_share: ProbabilitySchedule = Field(
+        description="share of the group whose enforced removal to the home country is "
+        "possible; may change on dates (each person keeps one uniform draw and is returnable "
+        "while it is below the share of the day)"
     )
 
 
@@ -127,6 +138,36 @@ class Decisions(Part):
     priority_until: date | None = Field(
         None, description="the date the priority ends (none: it lasts the whole run)"
     )
+    fast_track: list[FastTrack] = Field(
+        default_factory=list,
+        description="claims decided before all others and, when refused, certified with no "
+        "in-country appeal; a claim belongs to the first entry it matches",
+    )
+
+
+class FastTrack(Part):
+    """Claims decided first and, when refused, certified with no in-country appeal: those
+    matching every list given (a list left out matches everyone), made in the window. The UK
+    did this for Albanian claims from December 2022 (a dedicated unit; claims certified
+    clearly unfounded, so a refusal exhausts appeal rights at once)."""
+
+    name: str = Field(description="a label, e.g. albania_fast_track")
+    groups: list[str] | None = Field(None, min_length=1, description="nationality groups")
+    routes: list[Route] | None = Field(None, min_length=1, description="arrival routes")
+    claims_from: date = Field(description="claims made on or after this date are fast-tracked")
+    claims_until: date | None = Field(
+        None, description="claims made from this date on are not (none: to the end of the run)"
+    )
+    certified_share: Probability = Field(
+        description="share of fast-tracked refusals certified clearly unfounded: appeal rights "
+        "are exhausted at once, with no in-country appeal"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> FastTrack:
+        if self.claims_until is not None and self.claims_until <= self.claims_from:
+            raise ValueError("claims_until must be after claims_from")
+        return self
 
 
 class Appeals(Part):
@@ -149,6 +190,17 @@ class RemovalClass(Part):
     groups: list[str] | None = Field(None, min_length=1, description="nationality groups")
     routes: list[Route] | None = Field(None, min_length=1, description="arrival routes")
     households: list[Household] | None = Field(None, min_length=1, description="household types")
+    claimed_from: date | None = Field(
+        None,
+        description="only people whose claim was made on or after this date (recent arrivals; "
+        "none: whenever they claimed)",
+    )
+    share_of_removals: Probability | None = Field(
+        None,
+        description="share of removal starts given to this class while it has people waiting; "
+        "set on every class or none (none: strict priority in list order); everyone else "
+        "gets the rest",
+    )
 
 
 class ReentryRule(Part):
@@ -359,6 +411,7 @@ class Scenario(Part):
         total = sum(g.share for g in self.nationality_groups.values())
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.append(("nationality_groups", f"shares must sum to 1, they sum to {total:g}"))
+        problems += _route_mix_problems(self)
         named = [
             ("removal_priority", index, rule.groups)
             for index, rule in enumerate(self.after_refusal.removal_priority)
@@ -366,12 +419,33 @@ class Scenario(Part):
             ("reentry_rules", index, rule.groups)
             for index, rule in enumerate(self.after_refusal.reentry_rules)
         ]
+        shares = [c.share_of_removals for c in self.after_refusal.removal_priority]
+        if any(share is not None for share in shares):
+            if any(share is None for share in shares):
+                problems.append(
+                    (
+                        "after_refusal.removal_priority",
+                        "share_of_removals must be set on every class or on none",
+                    )
+                )
+            elif sum(shares) > 1 + SHARE_TOLERANCE:
+                problems.append(
+                    (
+                        "after_refusal.removal_priority",
+                        f"shares of removals must sum to at most 1, they sum to {sum(shares):g}",
+                    )
+                )
+        named = [(f"after_refusal.{table}", index, groups) for table, index, groups in named]
+        named += [
+            ("decisions.fast_track", index, rule.groups)
+            for index, rule in enumerate(self.decisions.fast_track)
+        ]
         for table, index, groups in named:
             for group in groups or []:
                 if group not in self.nationality_groups:
                     problems.append(
                         (
-                            f"after_refusal.{table}.{index}.groups",
+                            f"{table}.{index}.groups",
                             f"unknown nationality group {group!r}; the scenario has "
                             f"{', '.join(self.nationality_groups)}",
                         )
@@ -517,6 +591,54 @@ def add_years(start: date, years: float) -> date:
         except ValueError:  # 29 February
             return start.replace(year=start.year + whole, day=28)
     return start + timedelta(days=round(years * DAYS_PER_YEAR))
+
+
+def _route_mix_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Each route's own nationality mix names every group and no other, and sums to 1 on
+    the start date and on every later date any of its schedules changes."""
+    problems = []
+    groups = list(scenario.nationality_groups)
+    for route in ROUTES:
+        mix = getattr(scenario.arrivals, route).group_shares
+        if mix is None:
+            continue
+        path = f"arrivals.{route}.group_shares"
+        unknown = [name for name in mix if name not in groups]
+        for name in unknown:
+            problems.append(
+                (
+                    f"{path}.{name}",
+                    f"unknown nationality group {name!r}; the scenario has {', '.join(groups)}",
+                )
+            )
+        missing = [name for name in groups if name not in mix]
+        if missing:
+            problems.append(
+                (
+                    path,
+                    f"must give a share for every nationality group; missing: {', '.join(missing)}",
+                )
+            )
+        if unknown or missing:
+            continue
+        dates = {scenario.start_date} | {
+            d for value in mix.values() if isinstance(value, dict) for d in value
+        }
+        for when in sorted(d for d in dates if d >= scenario.start_date):
+            t = (when - scenario.start_date).days
+            total = sum(
+                float(schedules.value_at(value, scenario.start_date, t)) for value in mix.values()
+            )
+            if abs(total - 1) > SHARE_TOLERANCE:
+                problems.append(
+                    (
+                        path,
+                        f"shares must sum to 1 on every date; from {when.isoformat()} they "
+                        f"sum to {total:g}",
+                    )
+                )
+                break
+    return problems
 
 
 def _dated_schedules(data: Any, prefix: str = "") -> list[tuple[str, dict]]:

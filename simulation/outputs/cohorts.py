@@ -13,12 +13,13 @@ Who is in the cohort
 Which record says where a person stands
     A person may have several records, linked by ``parent``: a further submission, a claim
     after coming back to the UK (after a removal, a voluntary departure or leaving through a
-    hub), a return to the UK stock by a policy (brought back from a hub). The person's state
-    is that of their latest record started by ``at`` (a record starts at its ``t_claim``; a
-    policy return at its ``t_are``). So people who left and came back are counted by where
-    they stand now, and a person is never counted twice. Within a record the state is read
-    from its times, not only its final outcome codes: a claim decided after ``at`` is still
-    awaiting a decision at ``at``.
+    hub), a return to the UK stock by a policy (brought back from a hub), a claim made again
+    on being brought back from offshore processing (``POLICY_RETURN_CLAIM``). The person's
+    state is that of their latest record started by ``at`` (a record starts at its
+    ``t_claim``; a policy return at its ``t_are``). So people who left and came back are
+    counted by where they stand now, and a person is never counted twice. Within a record the
+    state is read from its times, not only its final outcome codes: a claim decided after
+    ``at`` is still awaiting a decision at ``at``.
 
 The states, in the order reported (:data:`STATES`):
 
@@ -33,7 +34,9 @@ left the UK
     from it, or released where the hub is; the stay in the hub has ended and the person was
     not brought back. ``relocated_offshore``: taken into offshore processing on arrival
     (``DecisionOutcome.DIVERTED``): detained for the flight, then relocated to the third
-    country.
+    country, and not brought back by ``at`` (whatever became of them there). A person
+    brought back claims again in the UK and stands where that claim stands
+    (``awaiting_decision`` at first).
 withdrawn
     ``withdrawn``: withdrew the claim before a decision (``WITHDRAWN``, at or before ``at``).
 absconded

@@ -173,6 +173,11 @@ EVENT_OUTCOMES: tuple[Outcome, ...] = (
         "Further submissions after appeal rights were exhausted, back in the decision queue.",
     ),
     _people("reentries", "People who left or were removed and came back to claim again."),
+    _people(
+        "claims_brought_back",
+        "People a policy held abroad before any UK decision (offshore processing) brought "
+        "back to claim in the UK, back in the decision queue (not new claims or re-entries).",
+    ),
     _people("withdrawals", "Claims withdrawn before an initial decision."),
     _people(
         "grants_initial",
@@ -303,8 +308,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "claimants_simulated",
         "count",
-        "Records the run created: the stocks at the start, new claims, further submissions "
-        "and re-entries.",
+        "Records the run created: the stocks at the start, new claims, further submissions, "
+        "re-entries and people a policy brought back to the UK.",
     ),
     _people(
         "policies.<policy>.peak_<place>",

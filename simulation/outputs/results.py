@@ -144,6 +144,7 @@ def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "diverted_on_arrival": t_claim[dec == DecisionOutcome.DIVERTED],
         "further_submissions": t_claim[origin == Origin.FURTHER_SUBMISSION],
         "reentries": t_claim[origin == Origin.REENTRY],
+        "claims_brought_back": t_claim[origin == Origin.POLICY_RETURN_CLAIM],
         "withdrawals": t_dec[dec == DecisionOutcome.WITHDRAWN],
         "grants_initial": t_dec[dec == DecisionOutcome.GRANTED],
         "refusals_initial": t_dec[dec == DecisionOutcome.REFUSED],

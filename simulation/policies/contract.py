@@ -136,6 +136,11 @@ class Engine(Protocol):
         """Bring the person back to the UK ARE stock now, as a new record."""
         ...
 
+    def return_to_claim(self, person: int) -> int:
+        """Bring the person, diverted on arrival and held abroad since, back to the UK now
+        as a claimant: a new record in the decision queue, never diverted again."""
+        ...
+
     def left_uk(self, person: int) -> None:
         """The person, in a place the policy owns, has left for good: a share come back
         later, as after any removal."""

@@ -12,10 +12,33 @@ at a time drawn uniformly within ``halt_within_days`` of the start. Nobody is re
 the halt (a claimant whose flight would fall after it stays in the UK system), and fixed
 payments due after it are not made; those already made stay paid.
 
+In the third country (every option below is off by default, which is the model as it was):
+
+- Brought back: with ``brought_back_share`` a person's relocation is overturned (a court
+  ruling, say) and they are brought back to the UK after an exponential time with mean
+  ``brought_back_mean_days`` from the flight, undecided there. With ``bring_back_on_halt``,
+  everyone still held there undecided at a halt is brought back uniformly within
+  ``bring_back_within_days`` of it (as Italy brought back everyone it sent to Albania), and no
+  decision is made there after the halt. A person brought back claims asylum in the UK again,
+  where they left the UK system: a new record in the decision queue
+  (``Engine.return_to_claim``), never relocated again.
+- Decided there (``decision_mean_days``): a decision an exponential time after the flight,
+  a grant with ``grant_rate_there``. Granted people stay or move on
+  (``granted_move_on_share``); refused people are removed from there (``refused_removed_share``,
+  after an exponential time with mean ``removal_there_mean_days``), move on
+  (``refused_move_on_share``) or stay. Moving on happens at a time uniform between the
+  decision and the end of the processing period (``processing_years`` after the flight).
+  Without ``decision_mean_days`` nobody is decided there, and ``departure_share`` of the people
+  relocated move on at a time uniform within the processing period; ``departure_share`` is
+  also the default move-on share after either decision. People who leave the third country
+  other than to the UK leave the model.
+
 Costs follow the terms of the UK-Rwanda partnership as the NAO described them: fixed payments
 on dates, a payment per person relocated, processing payments per person spread over five years
-(stopping if the person leaves the third country, with a one-off payment then), flights, a
-payment triggered when relocations reach a threshold, and detention before the flight.
+(stopping when the person leaves the third country, by any way, with a one-off payment to
+people who choose to move on), flights, a payment triggered when relocations reach a
+threshold, and detention before the flight. A flight back costs
+``bring_back_cost_per_person_gbp``.
 
 ``deterrence`` multiplies the arrival rate on the eligible routes while relocations are possible
 (from the first possible relocation until a halt). Nobody knows its value: the default 1.0
@@ -25,11 +48,13 @@ means no deterrent effect; vary it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from ..core import timeline
+from ..core.errors import Problem
 from ..core.units import DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, Household, Route
 from .contract import (
@@ -80,14 +105,115 @@ class OffshoreConfig(PolicyConfig):
     )
     threshold_payment_gbp: float = Field(ge=0, allow_inf_nan=False)
     departure_share: float = Field(
-        ge=0, le=1, description="share of relocated people who later leave the third country"
+        ge=0,
+        le=1,
+        description="share of relocated people who later move on from the third country "
+        "(after a decision there, if decisions are modelled, unless the outcome's share is set)",
     )
     departure_payment_gbp: float = Field(
-        ge=0, allow_inf_nan=False, description="one-off payment when a relocated person leaves"
+        ge=0, allow_inf_nan=False, description="one-off payment when a relocated person moves on"
     )
     deterrence: float = Field(
         1.0, ge=0, le=1, description="multiplier on eligible routes' arrival rate while running"
     )
+    # brought back to the UK
+    brought_back_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of relocated people brought back to the UK, undecided there",
+    )
+    brought_back_mean_days: float = Field(
+        90.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="mean days (exponential) from the flight to being brought back",
+    )
+    bring_back_on_halt: bool = Field(
+        False, description="everyone held undecided in the third country is brought back at a halt"
+    )
+    bring_back_within_days: float = Field(
+        30.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="after a halt, each person is brought back uniformly within this many days",
+    )
+    bring_back_cost_per_person_gbp: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="flight back to the UK, per person"
+    )
+    # decided in the third country
+    decision_mean_days: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="mean days (exponential) from the flight to a decision in the third "
+        "country (none: no decision there is modelled)",
+    )
+    grant_rate_there: float | None = Field(
+        None, ge=0, le=1, description="share of decisions in the third country that grant"
+    )
+    granted_move_on_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="share of people granted there who move on (none: departure_share)",
+    )
+    refused_removed_share: float = Field(
+        0.0, ge=0, le=1, description="share of people refused there who are removed from there"
+    )
+    refused_move_on_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="share of people refused there who move on (none: departure_share)",
+    )
+    removal_there_mean_days: float = Field(
+        180.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="mean days (exponential) from a refusal there to removal from there",
+    )
+
+    def problems_with(self, scenario: Any) -> list[Problem]:
+        """Decision-stage fields need ``decision_mean_days`` and fit together."""
+        if self.decision_mean_days is None:
+            given = [
+                name
+                for name in ("grant_rate_there", "granted_move_on_share", "refused_move_on_share")
+                if getattr(self, name) is not None
+            ]
+            if self.refused_removed_share > 0:
+                given.append("refused_removed_share")
+            return [
+                (name, "has no effect without decision_mean_days (decisions in the third country)")
+                for name in given
+            ]
+        if self.grant_rate_there is None:
+            return [("grant_rate_there", "is required with decision_mean_days, in [0, 1]")]
+        removed, moved = self.refused_removed_share, self.refused_shares()[1]
+        if removed + moved > 1:
+            return [
+                (
+                    "refused_move_on_share",
+                    f"with refused_removed_share ({removed:g}) must sum to at most 1, "
+                    f"got {moved:g} (the rest of the people refused there stay)",
+                )
+            ]
+        return []
+
+    def refused_shares(self) -> tuple[float, float]:
+        """(removed from there, move on) shares of the people refused there."""
+        moved = self.refused_move_on_share
+        return self.refused_removed_share, self.departure_share if moved is None else moved
+
+    def granted_move_on(self) -> float:
+        moved = self.granted_move_on_share
+        return self.departure_share if moved is None else moved
+
+
+#: per-person uniform draws of the third-country model, one column each
+_BACK, _BACK_DELAY, _DECISION_DELAY, _GRANT, _AFTER, _MOVE_TIME, _REMOVAL_DELAY, _HALT = range(8)
+_DRAWS = 8
 
 
 class Offshore(Policy):
@@ -106,6 +232,20 @@ class Offshore(Policy):
         self.used: dict[int, int] = {}
         self.people: list[int] = []
         self.arrived: list[float] = []
+        # the third-country model: with every option off, the legacy path (draws in finish)
+        self.modelled = (
+            config.brought_back_share > 0
+            or config.bring_back_on_halt
+            or config.decision_mean_days is not None
+        )
+        # its own stream, spawned from the policy's: switching it on shifts no other draw
+        self.fate_rng = self.rng.spawn(1)[0] if self.modelled else None
+        self.fates: dict[str, list[float]] = {
+            key: [] for key in ("flight", "back", "at_halt", "decided", "granted", "moved")
+        }
+        self.fates["removed"] = []
+        self.back_at: dict[int, float] = {}  # index into people -> when brought back
+        self.returned: set[int] = set()  # records brought back to claim
 
     def _window(self, t: np.ndarray) -> np.ndarray:
         flight = t + self.config.detention_days
@@ -148,6 +288,15 @@ class Offshore(Policy):
         self.people.extend(relocated.tolist())
         self.arrived.extend(engine.read("t_claim")[relocated].tolist())
         engine.divert(relocated)
+        if self.modelled:
+            self._plan(engine.read("t_claim")[relocated])
+
+    def start(self) -> None:
+        """Bring-backs of the people relocated before the run, planned at relocation."""
+        now = self.engine.now
+        for index, back in enumerate(self.fates["back"]):
+            if back < self.horizon:
+                self.engine.schedule(back - now, self._bring_back, index)
 
     def divert_one(self, person: int, now: float) -> bool:
         chosen = self.rng.random() < self.config.relocation_share
@@ -162,58 +311,207 @@ class Offshore(Policy):
         year = int(policy_year(np.array([now]), self.start_time)[0])
         if self.used.get(year, 0) >= self.capacity:
             return False
+        if self.returned and self._brought_back_before(person):
+            return False
         self.used[year] = self.used.get(year, 0) + 1
         self.people.append(person)
         self.arrived.append(now)
+        if self.modelled:
+            index = len(self.people) - 1
+            back = self._plan(np.array([now]))[0]
+            if back < self.horizon:
+                engine.schedule(back - now, self._bring_back, index)
         return True
+
+    # ------------------------------------------------------------------ the third country
+
+    def _plan(self, arrived: np.ndarray) -> np.ndarray:
+        """Each person's path in the third country, drawn at relocation (the halt's date is
+        known from the start); returns when each is brought back (inf: never)."""
+        config = self.config
+        n = len(arrived)
+        u = self.fate_rng.random((n, _DRAWS))
+        exp = -np.log1p(-u)  # unit exponentials from the same uniforms
+        flight = arrived + config.detention_days
+        years = config.processing_years * DAYS_PER_YEAR
+        inf = np.full(n, np.inf)
+        back_branch = u[:, _BACK] < config.brought_back_share
+        back = np.where(
+            back_branch, flight + exp[:, _BACK_DELAY] * config.brought_back_mean_days, inf
+        )
+        granted = np.zeros(n, dtype=bool)
+        removed = inf.copy()
+        if config.decision_mean_days is None:
+            decided = inf.copy()
+            moves = ~back_branch & (u[:, _AFTER] < config.departure_share)
+            moved = np.where(moves, flight + u[:, _MOVE_TIME] * years, inf)
+        else:
+            decided = np.where(
+                back_branch, inf, flight + exp[:, _DECISION_DELAY] * config.decision_mean_days
+            )
+            known = np.isfinite(decided)
+            granted = known & (u[:, _GRANT] < config.grant_rate_there)
+            refused = known & ~granted
+            share_removed, share_moved = config.refused_shares()
+            after = u[:, _AFTER]
+            moves = granted & (after < config.granted_move_on())
+            moves |= refused & (after >= share_removed) & (after < share_removed + share_moved)
+            goes = refused & (after < share_removed)
+            rest = np.maximum(flight + years - np.where(known, decided, flight), 0.0)
+            moved = np.where(moves, np.where(known, decided, 0.0) + u[:, _MOVE_TIME] * rest, inf)
+            removed = np.where(
+                goes,
+                np.where(known, decided, 0.0)
+                + exp[:, _REMOVAL_DELAY] * config.removal_there_mean_days,
+                inf,
+            )
+        at_halt = np.zeros(n, dtype=bool)
+        halt = self.halt_time
+        if config.bring_back_on_halt and np.isfinite(halt):
+            # held at the halt: there (flown before it, not yet left) and undecided
+            gone = np.minimum(np.minimum(back, moved), removed)
+            held = (flight <= halt) & (gone > halt) & (decided > halt)
+            then = halt + u[:, _HALT] * config.bring_back_within_days
+            at_halt = held & (then < back)
+            back = np.where(held, np.minimum(back, then), back)
+            decided = np.where(held, np.inf, decided)
+            granted &= ~held
+            moved = np.where(held, np.inf, moved)
+            removed = np.where(held, np.inf, removed)
+        fates = self.fates
+        for key, values in (
+            ("flight", flight),
+            ("back", back),
+            ("at_halt", at_halt),
+            ("decided", decided),
+            ("granted", granted),
+            ("moved", moved),
+            ("removed", removed),
+        ):
+            fates[key].extend(values.tolist())
+        return back
+
+    def _bring_back(self, index: int) -> None:
+        """The person comes back to the UK and claims again where they left the system."""
+        person = self.people[index]
+        self.engine.return_to_claim(person)
+        self.back_at[index] = self.engine.now
+        self.returned.add(person)
+
+    def _brought_back_before(self, person: int) -> bool:
+        """Whether the person (any earlier record of theirs) was brought back to claim."""
+        engine = self.engine
+        while person >= 0:
+            if person in self.returned:
+                return True
+            person = int(engine.value("parent", person))
+        return False
+
+    # ------------------------------------------------------------------ after the run
 
     def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         people = np.array(self.people, dtype=np.int64)
         arrived = np.array(self.arrived, dtype=float)
         relocated = arrived + self.config.detention_days
         n = len(people)
-        leaves = self.rng.random(n) < self.config.departure_share
-        years = self.config.processing_years * DAYS_PER_YEAR
-        departure = np.where(leaves, relocated + self.rng.random(n) * years, np.inf)
         done = relocated <= horizon
+        if self.modelled:
+            paths = self._paths(n)
+        else:  # the model without third-country options: departures drawn here, as before
+            leaves = self.rng.random(n) < self.config.departure_share
+            years = self.config.processing_years * DAYS_PER_YEAR
+            departure = np.where(leaves, relocated + self.rng.random(n) * years, np.inf)
+            never = np.full(n, np.inf)
+            paths = {
+                "back": never,
+                "at_halt": np.zeros(n, dtype=bool),
+                "decided": never,
+                "granted": np.zeros(n, dtype=bool),
+                "moved": departure,
+                "removed": never,
+            }
+        back, decided, granted = paths["back"], paths["decided"], paths["granted"]
+        moved, removed = paths["moved"], paths["removed"]
+        left = np.minimum(np.minimum(back, moved), removed)
+        departed = np.minimum(moved, removed)
+        came_back = done & (back < horizon)
+        judged = done & (decided <= horizon)
         return PolicyOutput(
-            stays={"in_offshore_detention": Stay(people, arrived, relocated)},
+            stays={
+                "in_offshore_detention": Stay(people, arrived, relocated),
+                "in_third_country": Stay(people, relocated, left),
+            },
             events={
                 "relocations": relocated,
-                "departures_from_third_country": departure[done],
+                "departures_from_third_country": departed[done],
+                "brought_back_from_offshore": back[came_back],
+                "granted_in_third_country": decided[judged & granted],
+                "refused_in_third_country": decided[judged & ~granted],
+                "moved_on_from_third_country": moved[done & np.isfinite(moved)],
+                "removed_from_third_country": removed[done & np.isfinite(removed)],
             },
             summary={
                 "relocations": int(done.sum()),
                 "halted": float(np.isfinite(self.halt_time) and self.halt_time <= horizon),
                 "halt_day": float(self.halt_time) if self.halt_time <= horizon else float("nan"),
+                "brought_back": int(came_back.sum()),
+                "brought_back_at_halt": int((came_back & paths["at_halt"]).sum()),
+                "granted_there": int((judged & granted).sum()),
+                "refused_there": int((judged & ~granted).sum()),
+                "undecided_there": int((done & ~came_back & ~judged).sum()),
+                "moved_on": int((done & (moved <= horizon)).sum()),
+                "removed_from_there": int((done & (removed <= horizon)).sum()),
             },
-            costs=self._costs(arrived, relocated, departure),
+            costs=self._costs(arrived, relocated, left, moved, back[came_back]),
         )
 
+    def _paths(self, n: int) -> dict[str, np.ndarray]:
+        """The planned paths, with the actual time of each bring-back that happened."""
+        fates = self.fates
+        paths = {key: np.array(values, dtype=float) for key, values in fates.items()}
+        for key in ("at_halt", "granted"):
+            paths[key] = paths[key].astype(bool)
+        back = paths["back"]
+        for index, when in self.back_at.items():
+            back[index] = when  # the clock's time of the event (the new record's claim)
+        assert len(back) == n
+        return paths
+
     def _costs(
-        self, arrived: np.ndarray, relocated: np.ndarray, departure: np.ndarray
+        self,
+        arrived: np.ndarray,
+        relocated: np.ndarray,
+        left: np.ndarray,
+        moved: np.ndarray,
+        back: np.ndarray,
     ) -> dict[str, np.ndarray]:
-        """Daily payments to the third country, flights and detention before the flight."""
+        """Daily payments to the third country, flights and detention before the flight.
+
+        Processing payments stop when the person leaves the third country (``left``); the
+        departure payment goes to people who move on (``moved``); ``back`` are the flights
+        back to the UK."""
         config, days = self.config, self.days
         payments = payments_on_dates(
             config.fixed_payments, self.scenario.start_date, days, self.halt_time
         )
         payments += timeline.per_day(relocated, days) * config.payment_per_relocation_gbp
         years = config.processing_years * DAYS_PER_YEAR
-        paying_until = np.minimum(relocated + years, departure)
+        paying_until = np.minimum(relocated + years, left)
         daily = config.processing_payment_per_person_gbp / years
         payments += timeline.stock(relocated, paying_until, days)[1:] * daily
-        payments += timeline.per_day(departure, days) * config.departure_payment_gbp
+        payments += timeline.per_day(moved, days) * config.departure_payment_gbp
         threshold = config.threshold_relocations
         if 0 < threshold <= len(relocated):
             when = np.sort(relocated)[threshold - 1]
             if when < days:
                 payments[int(when)] += config.threshold_payment_gbp
         detained = timeline.stock(arrived, relocated, days)[1:]
+        flights = timeline.per_day(relocated, days) * config.flight_cost_per_person_gbp
+        if config.bring_back_cost_per_person_gbp > 0:
+            flights += timeline.per_day(back, days) * config.bring_back_cost_per_person_gbp
         return {
             "offshore_payments": payments,
-            "offshore_flights": timeline.per_day(relocated, days)
-            * config.flight_cost_per_person_gbp,
+            "offshore_flights": flights,
             "offshore_detention": detained * config.detention_cost_per_day_gbp,
         }
 

@@ -13,6 +13,12 @@ returnable with probability
 so that old + (1 - old) * p_up = new. The draw is made once per person (a further claim or a
 return to the UK keeps it), when their appeal rights are exhausted on or after the start date,
 or on the start date for people already in the ARE stock then (the starting stock included).
+
+The scenario's own share may change on dates (``returnable_share`` as a schedule): ``old`` is
+then the group's share on the day of the person's draw, and when the share falls after the
+start date, people waiting in the ARE stock who stopped being returnable get their draw then.
+Whom the agreement made returnable stays returnable at every later share of the scenario (the
+engine keeps them so); the scenario's share decides for everyone else.
 A person made returnable who is waiting in the ARE stock joins the enforced-removal queue; the
 agreement adds no removal capacity, so they compete with everyone else for it.
 
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from ..core import timeline
+from ..core import schedules, timeline
 from ..core.errors import Problem
 from ..core.records import ExitOutcome
 from ..core.vocabulary import ROUTE_CODES, ROUTES, Route
@@ -80,13 +86,17 @@ class ReturnsAgreementConfig(PolicyConfig):
             return [
                 ("group", f"unknown nationality group {self.group!r}; the scenario has {known}")
             ]
-        old = groups[self.group].returnable_share
+        start = (self.start_date - scenario.start_date).days
+        old = float(
+            schedules.value_at(groups[self.group].returnable_share, scenario.start_date, start)
+        )
         if self.returnable_share < old:
             return [
                 (
                     "returnable_share",
-                    f"must be at least the group's returnable_share ({old:g}), got "
-                    f"{self.returnable_share:g}: an agreement cannot make people less returnable",
+                    f"must be at least the group's returnable_share on the start date "
+                    f"({old:g}), got {self.returnable_share:g}: an agreement cannot make "
+                    f"people less returnable",
                 )
             ]
         return []
@@ -113,11 +123,25 @@ class ReturnsAgreement(Policy):
         super().__init__(config, scenario, rng, horizon)
         groups = scenario.nationality_groups
         self.group = list(groups).index(config.group)
-        self.p_up = uplift(groups[config.group].returnable_share, config.returnable_share)
+        share = groups[config.group].returnable_share
+        self.dated = isinstance(share, dict)  # the scenario's own share changes on dates
+        self.share_times, self.share_values = schedules.steps(share, scenario.start_date)
+        new = config.returnable_share
+        self.p_up = uplift(self._share_at(self.start_time), new)
+        in_force = self.share_values[self._period(self.start_time) :]
+        self.lifts = any(uplift(float(old), new) > 0 for old in in_force)
+        # days after the start when the group's share falls: some stop being returnable
+        times, values = self.share_times, self.share_values
+        self.falls = [
+            float(t)
+            for t, before, after in zip(times[1:], values[:-1], values[1:], strict=True)
+            if after < before and max(self.start_time, 0.0) < t < horizon
+        ]
         self.routes = [ROUTE_CODES[r] for r in config.deterrence_routes]
         self.decided: dict[int, bool] = {}  # first record of a person -> made returnable
         self.before: list[int] = []  # reached ARE before the start date: re-checked then
         self.made: list[tuple[int, float]] = []  # (record, time) made returnable
+        self.made_records: set[int] = set()
 
     # ------------------------------------------------------------------ hooks
 
@@ -131,18 +155,22 @@ class ReturnsAgreement(Policy):
 
     def on_are(self, person: int, now: float) -> None:
         engine = self.engine
-        if self.p_up <= 0 or engine.value("group", person) != self.group:
+        if not self.lifts or engine.value("group", person) != self.group:
             return
-        if engine.value("returnable", person):
-            return
-        if now >= self.start_time:
+        if now < self.start_time:
+            # re-checked on the start date (with a dated share, a person returnable now may
+            # not be by then)
+            if self.dated or not engine.value("returnable", person):
+                self.before.append(person)
+        elif not engine.value("returnable", person):
             self._decide(person)
-        else:
-            self.before.append(person)
 
     def start(self) -> None:
         if 0 < self.start_time < self.horizon and self.before:
             self.engine.schedule(self.start_time - self.engine.now, self._on_start_date)
+        if self.lifts:
+            for t in self.falls:
+                self.engine.schedule(t - self.engine.now, self._after_fall)
 
     # ------------------------------------------------------------------ returnability
 
@@ -154,16 +182,41 @@ class ReturnsAgreement(Policy):
                 self._decide(person)
         self.before = []
 
+    def _after_fall(self, _value: object = None) -> None:
+        """The group's share fell today: people waiting in the ARE stock who stopped being
+        returnable get their draw now, in the order of their ARE dates."""
+        engine = self.engine
+        t_are = engine.read("t_are")
+        waiting = np.flatnonzero(
+            (engine.read("group") == self.group)
+            & (engine.read("returnable") == 0)
+            & (t_are <= engine.now)
+        )
+        for person in waiting[np.argsort(t_are[waiting], kind="stable")].tolist():
+            if engine.awaiting_removal(person):
+                self._decide(person)
+
+    def _share_at(self, t: float) -> float:
+        """The scenario's returnable share of the group at time ``t``."""
+        return float(self.share_values[self._period(t)])
+
+    def _period(self, t: float) -> int:
+        return max(int(np.searchsorted(self.share_times, t, side="right")) - 1, 0)
+
     def _decide(self, person: int) -> None:
-        """One draw per person: made returnable with probability p_up."""
+        """One draw per person: made returnable with probability p_up (from the share of
+        the day)."""
         first = self._first_record(person)
         made = self.decided.get(first)
         if made is None:
-            made = bool(self.rng.random() < self.p_up)
+            p_up = uplift(self._share_at(self.engine.now), self.config.returnable_share)
+            made = bool(self.rng.random() < p_up)
             self.decided[first] = made
         if made:
             self.engine.make_returnable(person)
-            self.made.append((person, self.engine.now))
+            if person not in self.made_records:
+                self.made_records.add(person)
+                self.made.append((person, self.engine.now))
 
     def _first_record(self, person: int) -> int:
         """The person's first record (records of later claims point back to it)."""

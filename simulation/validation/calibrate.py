@@ -116,6 +116,7 @@ def fit(
     if missing:
         raise ScenarioError("calibration", missing)
     start = np.array([p.start for p in parameters])
+    records = any(target.kind in ("exits", "appeal_weeks") for target in fitted)
     cache: dict[tuple[float, ...], float] = {}
     history: list[tuple[dict[str, float], float]] = []
 
@@ -126,7 +127,7 @@ def fit(
             return cache[key]
         values = dict(zip(paths, (float(v) for v in x), strict=True))
         trial = scenario.with_overrides(values)
-        results = [run_one(trial, seed, r, keep_records=False) for r in range(replications)]
+        results = [run_one(trial, seed, r, keep_records=records) for r in range(replications)]
         value = objective(fitted, results, trial)
         cache[key] = value
         history.append((values, value))

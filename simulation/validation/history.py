@@ -24,6 +24,7 @@ from ..core.version import package_version
 from ..experiments.evaluate import run_one
 from ..inputs.scenario import Scenario
 from ..outputs import plotting
+from . import replays
 from .targets import TargetSet, evaluate, group_verdicts, load_targets
 
 DEFAULT_TARGETS = Path("scenarios/validation/targets_2023_2025.yaml")
@@ -107,7 +108,8 @@ def report(
     out.write_text(
         _markdown(
             scenario, table, verdicts, pngs, out, notes, replications, seed, targets_path, elapsed
-        ),
+        )
+        + replays.section(replications, seed),
         encoding="utf-8",
     )
     return table, verdicts, out

@@ -19,13 +19,16 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..core.records import AppealOutcome
+from ..core.records import AppealOutcome, ExitOutcome
+from ..core.vocabulary import ROUTE_CODES, Route
 from ..experiments.replications import mean_ci
 from ..inputs.files import read_model
 from ..inputs.scenario import Scenario
 from ..outputs.results import Result
 
-Kind = Literal["stock", "flow", "ratio", "peak", "appeal_weeks", "cost"]
+Kind = Literal["stock", "flow", "ratio", "peak", "appeal_weeks", "cost", "exits"]
+ExitKind = Literal["removed", "voluntary"]
+_EXIT_CODES = {"removed": ExitOutcome.REMOVED, "voluntary": ExitOutcome.VOLUNTARY}
 
 
 class Target(BaseModel):
@@ -49,6 +52,12 @@ class Target(BaseModel):
     tolerance: float | None = Field(None, gt=0, description="relative")
     tolerance_abs: float | None = Field(None, gt=0)
     tolerance_days: int | None = Field(None, gt=0)
+    routes: list[Route] | None = Field(
+        None, min_length=1, description="exits targets: people who arrived by these routes"
+    )
+    exits: list[ExitKind] | None = Field(
+        None, min_length=1, description="exits targets: the ways out counted"
+    )
     fit: bool = False
     data_key: str | None = None
 
@@ -61,6 +70,7 @@ class Target(BaseModel):
             "ratio": ("numerator", "denominator", "start", "end"),
             "peak": ("metric",),
             "appeal_weeks": ("start", "end"),
+            "exits": ("exits", "start", "end"),
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
@@ -148,6 +158,15 @@ def simulated(target: Target, result: Result, scenario: Scenario, wide: pd.DataF
         return top / bottom if bottom else math.nan
     if target.kind == "peak":
         return float(np.argmax(wide[target.metric].to_numpy()))
+    if target.kind == "exits":
+        records = _records(result, target)
+        start, end = _day(scenario, target.start), _day(scenario, target.end)
+        t_exit = records["t_exit"]
+        counted = np.isin(records["exit_outcome"], [_EXIT_CODES[e] for e in target.exits])
+        counted &= (t_exit >= start) & (t_exit < end)
+        if target.routes is not None:
+            counted &= np.isin(records["route"], [ROUTE_CODES[r] for r in target.routes])
+        return float(counted.sum()) * scale
     if target.kind == "appeal_weeks":
         records = result.records
         if records is None:
@@ -159,6 +178,12 @@ def simulated(target: Target, result: Result, scenario: Scenario, wide: pd.DataF
         waited = t_end[window] - records["t_app_start"][window]
         return float(waited.mean() / 7) if len(waited) else math.nan
     raise ValueError(f"unknown target kind {target.kind}")
+
+
+def _records(result: Result, target: Target) -> dict[str, np.ndarray]:
+    if result.records is None:
+        raise ValueError(f"{target.kind} targets need runs made with keep_records=True")
+    return result.records
 
 
 def evaluate(targets: list[Target], results: list[Result], scenario: Scenario) -> pd.DataFrame:
