@@ -426,3 +426,36 @@ def test_cohort_shares_sum_to_one_and_people_brought_back_stand_in_the_uk():
 def test_a_bad_config_names_the_field(changes, field):
     with pytest.raises(ScenarioError, match=f"policies.offshore.{field}"):
         tiny(policies={"offshore": dict(OFFSHORE, **changes)})
+
+
+def test_people_who_leave_the_third_country_come_back_at_the_re_entry_share():
+    """Everyone refused there is removed from there within days; the scenario's re-entry
+    rule for exits from a policy's place abroad brings back half of them, a day later on
+    average. A person relocated again after coming back leaves again, so only first exits
+    (re-entries of the records relocated on arrival) are counted."""
+    share = 0.5
+    config = dict(
+        decision_mean_days=10,
+        grant_rate_there=0.0,
+        refused_removed_share=1.0,
+        refused_move_on_share=0.0,
+        removal_there_mean_days=5,
+    )
+    rules = {"reentry_rules": [{"kinds": ["from_policy"], "share": share, "mean_delay_days": 1}]}
+    result, output = offshore_run(years=1, scenario_changes={"after_refusal": rules}, **config)
+    records = result.records
+    removed = output.events["removed_from_third_country"]
+    stay = output.stays["in_third_country"]
+    first = records["origin"][stay.records] == Origin.NEW_CLAIM
+    left_early = first & np.isin(stay.end, removed) & (stay.end < 365 - 30)
+    reentered = records["origin"] == Origin.REENTRY
+    came_back = np.isin(stay.records[left_early], records["parent"][reentered])
+    n, k = int(left_early.sum()), int(came_back.sum())
+    assert n > 200
+    low, high = interval(k, n)
+    assert low <= share <= high
+    # switched off, nobody comes back
+    off = {"reentry_rules": [{"kinds": ["from_policy"], "share": 0.0}]}
+    quiet, _ = offshore_run(years=1, scenario_changes={"after_refusal": off}, **config)
+    parents = quiet.records["parent"][quiet.records["origin"] == Origin.REENTRY]
+    assert not np.any(quiet.records["dec_outcome"][parents] == DecisionOutcome.DIVERTED)

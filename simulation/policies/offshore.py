@@ -30,8 +30,11 @@ In the third country (every option below is off by default, which is the model a
   decision and the end of the processing period (``processing_years`` after the flight).
   Without ``decision_mean_days`` nobody is decided there, and ``departure_share`` of the people
   relocated move on at a time uniform within the processing period; ``departure_share`` is
-  also the default move-on share after either decision. People who leave the third country
-  other than to the UK leave the model.
+  also the default move-on share after either decision. When the third country is modelled
+  (any of the options above), people who move on or are removed from there leave it through
+  ``Engine.left_uk``: the scenario's re-entry share for exits from a policy's place abroad
+  (``reentry_rules`` kind ``from_policy``) come back to the UK as new claimants, and may be
+  relocated again. Without those options nobody who left comes back (the model as it was).
 
 Costs follow the terms of the UK-Rwanda partnership as the NAO described them: fixed payments
 on dates, a payment per person relocated, processing payments per person spread over five years
@@ -292,11 +295,24 @@ class Offshore(Policy):
             self._plan(engine.read("t_claim")[relocated])
 
     def start(self) -> None:
-        """Bring-backs of the people relocated before the run, planned at relocation."""
-        now = self.engine.now
-        for index, back in enumerate(self.fates["back"]):
-            if back < self.horizon:
-                self.engine.schedule(back - now, self._bring_back, index)
+        """Bring-backs and departures from the third country of the people relocated before
+        the run, planned at relocation."""
+        for index in range(len(self.fates["back"])):
+            self._schedule_fate(index)
+
+    def _schedule_fate(self, index: int) -> None:
+        """Bring the person back, or let them leave the third country (moved on or removed
+        from there: the revolving door may bring them back to the UK), when planned."""
+        engine, now = self.engine, self.engine.now
+        back = self.fates["back"][index]
+        if back < self.horizon:
+            engine.schedule(back - now, self._bring_back, index)
+        left = min(self.fates["moved"][index], self.fates["removed"][index])
+        if left < self.horizon:
+            engine.schedule(left - now, self._left_third_country, index)
+
+    def _left_third_country(self, index: int) -> None:
+        self.engine.left_uk(self.people[index])
 
     def divert_one(self, person: int, now: float) -> bool:
         chosen = self.rng.random() < self.config.relocation_share
@@ -317,10 +333,8 @@ class Offshore(Policy):
         self.people.append(person)
         self.arrived.append(now)
         if self.modelled:
-            index = len(self.people) - 1
-            back = self._plan(np.array([now]))[0]
-            if back < self.horizon:
-                engine.schedule(back - now, self._bring_back, index)
+            self._plan(np.array([now]))
+            self._schedule_fate(len(self.people) - 1)
         return True
 
     # ------------------------------------------------------------------ the third country
