@@ -104,20 +104,26 @@ class World:
 
 
 class FakeQueue:
-    """A first-come-first-served queue with the :class:`ServedQueue` protocol only."""
+    """A queue with the :class:`ServedQueue` protocol only: tiers in order, first come first
+    served within each."""
 
-    __slots__ = ("servers", "_world", "_args", "_rate", "_busy", "_waiting")
+    __slots__ = ("servers", "_world", "_args", "_rate", "_busy", "_tiers")
 
-    def __init__(self, world: World, work, still_waiting, begin, finish) -> None:
+    def __init__(self, world: World, work, still_waiting, begin, finish, tiers: int = 1) -> None:
         self.servers = 0
         self._world = world
         self._args = (work, still_waiting, begin, finish)
         self._rate = 0.0
         self._busy = 0
-        self._waiting: deque[int] = deque()
+        self._tiers: list[deque[int]] = [deque() for _ in range(tiers)]
+
+    @property
+    def _waiting(self) -> deque[int]:
+        """The first tier with anyone waiting (the last one if none)."""
+        return next((tier for tier in self._tiers if tier), self._tiers[-1])
 
     def push(self, person: int, tier: int = 0) -> None:
-        self._waiting.append(person)
+        self._tiers[tier].append(person)
         self._fill()
 
     def set_servers(self, servers: int) -> None:
@@ -212,9 +218,9 @@ class FakeEngine:
         assert np.isfinite(delay) and delay >= 0, f"schedule with delay {delay}"
         world.at(world.now + delay, action, value)
 
-    def queue(self, name, work, entry_time, still_waiting, begin, finish) -> ServedQueue:
+    def queue(self, name, work, entry_time, still_waiting, begin, finish, tiers=1) -> ServedQueue:
         world = self._use("queue")
-        return FakeQueue(world, work, still_waiting, begin, finish)
+        return FakeQueue(world, work, still_waiting, begin, finish, tiers)
 
     def awaiting_removal(self, person: int) -> bool:
         world = self._use("awaiting_removal")

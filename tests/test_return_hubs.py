@@ -127,3 +127,21 @@ def test_people_removed_onward_come_back_at_the_reentry_share():
     low, high = stats.binomtest(int(came_back), len(settled), share).proportion_ci(0.999)
     assert low <= share <= high, (came_back, len(settled))
     assert np.all(records["exit_outcome"][settled] == ExitOutcome.POLICY)
+
+
+def test_a_hub_that_prefers_returnable_people_takes_them_first():
+    """Transfers are scarce (5 a month) and the tiny scenario's ARE stock always holds
+    returnable single adults waiting, so a hub that prefers them sends nobody else after the
+    first transfer (which starts as soon as anyone joins the queue); without
+    the preference it sends people in the order they joined, returnable or not."""
+    changes = dict(transfers_per_month=5, capacity_people=1000, max_stay_days=None)
+    _, preferred, out_preferred = hubs_run(prefer_returnable=True, **changes)
+    stay = out_preferred.stays["in_hub"]
+    # the first transfer starts on the first day, as soon as anyone joins the queue
+    sent = stay.records[stay.since > stay.since.min()]
+    assert len(sent) > 40
+    assert np.all(preferred.records["returnable"][sent] == 1)
+    _, plain, out_plain = hubs_run(**changes)
+    sent_plain = out_plain.stays["in_hub"].records
+    assert len(sent_plain) > 40
+    assert np.mean(plain.records["returnable"][sent_plain]) < 0.9

@@ -136,11 +136,15 @@ class PolicyView:
         still_waiting: Callable[[int, float], bool],
         begin: Callable[[int, float], None],
         finish: Callable[[int, float], None],
+        tiers: int = 1,
     ) -> Queue:
         """A queue of the policy's own, served by a pool of servers (see
         :class:`simulation.engine.queueing.Queue`): ``work[person]`` is a unit of service,
-        ``entry_time[person]`` the time the person joined."""
-        return Queue(self._env, name, work, entry_time, still_waiting, begin, finish)
+        ``entry_time[person]`` the time the person joined; tier 0 is served first."""
+        queue = Queue(self._env, name, work, entry_time, still_waiting, begin, finish, tiers)
+        if tiers > 1:
+            queue.set_order([[tier] for tier in range(tiers)])
+        return queue
 
     def awaiting_removal(self, person: int) -> bool:
         """True if ``person`` is in the ARE stock in the UK and nobody is acting on them."""

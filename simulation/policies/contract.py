@@ -120,8 +120,11 @@ class Engine(Protocol):
         still_waiting: Callable[[int, float], bool],
         begin: Callable[[int, float], None],
         finish: Callable[[int, float], None],
+        tiers: int = 1,
     ) -> ServedQueue:
-        """A queue of the policy's own, served by a pool of servers."""
+        """A queue of the policy's own, served by a pool of servers; with ``tiers``, people
+        pushed to tier 0 are served before tier 1 and so on, first come first served within
+        a tier."""
         ...
 
     def awaiting_removal(self, person: int) -> bool:

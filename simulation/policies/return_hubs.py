@@ -4,7 +4,9 @@ From the start date plus a legal delay, an eligible person (single adults by def
 families and unaccompanied children never) who is still in the UK ``days_before_transfer``
 days after their appeal rights were exhausted, not being removed, joins the queue for a hub.
 Transfers run at ``transfers_per_month`` as long as the hubs hold fewer than
-``capacity_people`` (people present at once, counting transfers under way). A transferred
+``capacity_people`` (people present at once, counting transfers under way), first come first
+served, or, with ``prefer_returnable``, people returnable on the day they join the queue
+first (a hub that chooses whom it can remove). A transferred
 person leaves the UK stock and UK accommodation.
 
 In a hub, with probability ``returned_share`` a person is brought back to the UK (legal
@@ -65,6 +67,11 @@ class ReturnHubsConfig(PolicyConfig):
     eligible_households: list[Household] = Field(default=["single_adult"], min_length=1)
     days_before_transfer: float = Field(
         ge=0, allow_inf_nan=False, description="days after ARE without removal before transfer"
+    )
+    prefer_returnable: bool = Field(
+        False,
+        description="people returnable on the day they join the transfer queue go first (a "
+        "hub choosing whom it can remove); otherwise first come first served",
     )
     capacity_people: NonNegativeSchedule = Field(description="hub places (people at once)")
     transfers_per_month: NonNegativeSchedule = Field(description="transfer rate, people/month")
@@ -186,6 +193,7 @@ class ReturnHubs(Policy):
             self._still_waiting,
             self._begin,
             self._transferred,
+            tiers=2 if self.config.prefer_returnable else 1,
         )
         self._plan(self.config.capacity_people, self._set_capacity)
         self._plan(
@@ -216,7 +224,8 @@ class ReturnHubs(Policy):
         engine = self.engine
         if not self.halted and engine.awaiting_removal(person):
             self.entered[person] = engine.now
-            self.queue.push(person)
+            later = self.config.prefer_returnable and not engine.value("returnable", person)
+            self.queue.push(person, 1 if later else 0)
 
     def _still_waiting(self, person: int, now: float) -> bool:
         return self.engine.awaiting_removal(person)
