@@ -410,3 +410,33 @@ def test_bad_input_names_the_field_before_any_run(changes, path, words):
     assert path in problems, caught.value.problems
     for word in words:
         assert word in problems[path]
+
+
+class _PromiseEveryoneOfTheGroup(Policy):
+    """A stand-in policy: calls make_returnable at ARE for every even record of the low
+    group, including people already returnable under the scenario's share."""
+
+    name = "test_promise"
+
+    def __init__(self, scenario) -> None:
+        config = PolicyConfig(start_date=scenario.start_date)
+        super().__init__(config, scenario, np.random.default_rng(0), scenario.horizon_days)
+        self.promised: list[int] = []
+
+    def on_are(self, person: int, now: float) -> None:
+        if self.engine.value("group", person) == LOW and person % 2 == 0:
+            self.promised.append((person, bool(self.engine.value("returnable", person))))
+            self.engine.make_returnable(person)
+
+
+def test_a_promise_made_to_someone_already_returnable_outlasts_a_fall():
+    scenario = tiny(
+        nationality_groups={"low": {"returnable_share": dated(0.5, 0.0)}},
+        after_refusal={"enforced_removals_per_month": 2},
+    ).with_years(2)
+    policy = _PromiseEveryoneOfTheGroup(scenario)
+    records = run_pipeline(scenario, RandomStreams(2), [policy]).records
+    already = np.array([p for p, was in policy.promised if was])
+    current = ~(records["t_exit"][already] <= scenario.horizon_days)
+    assert current.sum() > 20
+    assert np.all(records["returnable"][already][current] == 1)

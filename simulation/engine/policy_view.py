@@ -183,7 +183,11 @@ class PolicyView:
     def make_returnable(self, person: int) -> None:
         """From now on ``person`` can be removed to their country: a person in the ARE stock
         whom nobody is acting on joins the removal queue."""
-        returnable = self._population.columns["returnable"]
+        columns = self._population.columns
+        # a promise for every later share, even when the scenario's own share already
+        # made the person returnable (it may fall on a later date)
+        columns["u_returnable"][person] = -np.inf
+        returnable = columns["returnable"]
         if returnable[person]:
             return
         returnable[person] = 1
