@@ -6,7 +6,7 @@
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
-    asylum-sim break-even BASELINE POLICY --parameter PATH [--metric M] [--low L --high H]
+    asylum-sim break-even BASELINE POLICY [--parameter PATH] [--metric M] [--low L --high H]
     asylum-sim history [--targets FILE] [--replications N] [--seed N] [--out docs/validation.md]
     asylum-sim calibrate SPEC [--dry-run] [--max-evaluations N]
     asylum-sim sweep SWEEP.yaml|SCENARIO.yaml --out DIR [--workers N] [--scheduler ADDR]
@@ -124,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     even.add_argument("baseline", type=Path)
     even.add_argument("policy", type=Path)
-    even.add_argument("--parameter", default="policies.offshore.deterrence")
+    even.add_argument(
+        "--parameter",
+        help="dotted path of the parameter to vary (default: the deterred_share of the one "
+        "deterring policy the policy scenario adds)",
+    )
     even.add_argument("--metric", default="total_cost_discounted_gbp")
     even.add_argument("--low", type=float)
     even.add_argument("--high", type=float)

@@ -275,6 +275,8 @@ class FakeEngine:
     def left_uk(self, person: int) -> None:
         world = self._use("left_uk")
         columns = world.columns
+        if columns["dec_outcome"][person] == DecisionOutcome.DIVERTED:
+            return  # held abroad since arrival (offshore), never in the UK stock
         assert columns["exit_outcome"][person] == ExitOutcome.POLICY, (
             f"record {person} left the UK from a place no policy holds"
         )

@@ -152,7 +152,7 @@ def test_halted_scheme_relocates_nobody_after_the_halt_and_keeps_paid_costs():
 
 def test_deterrence_thins_eligible_arrivals_only(tiny_scenario):
     base = summary(tiny_scenario.with_years(2))
-    deterred = summary(with_policies(offshore=dict(OFFSHORE, deterrence=0.5)).with_years(2))
+    deterred = summary(with_policies(offshore=dict(OFFSHORE, deterred_share=0.5)).with_years(2))
     assert deterred["arrivals"]["small_boat"] < 0.8 * base["arrivals"]["small_boat"]
     assert deterred["arrivals"]["in_country"] == base["arrivals"]["in_country"]
 
@@ -264,7 +264,7 @@ def test_break_even_finds_where_the_difference_changes_sign(tiny_scenario):
     found = break_even(
         tiny_scenario,
         policy,
-        parameter="policies.offshore.deterrence",
+        parameter="policies.offshore.deterred_share",
         metric="total_cost_gbp",
         replications=3,
         seed=2,
@@ -276,13 +276,14 @@ def test_break_even_finds_where_the_difference_changes_sign(tiny_scenario):
     for replication, root in enumerate(found.per_replication):
 
         def diff(x, r=replication):
-            scenario = policy.with_overrides({"policies.offshore.deterrence": x})
+            scenario = policy.with_overrides({"policies.offshore.deterred_share": x})
             return (
                 summary(scenario, 2, r)["total_cost_gbp"]
                 - summary(tiny_scenario, 2, r)["total_cost_gbp"]
             )
 
-        assert diff(max(root - 0.01, 0.0)) < 0 < diff(min(root + 0.01, 1.0))
+        # more deterred, fewer claims: cheaper above the break-even share
+        assert diff(max(root - 0.01, 0.0)) > 0 > diff(min(root + 0.01, 1.0))
 
 
 def test_break_even_says_when_there_is_no_crossing(tiny_scenario):
@@ -293,9 +294,9 @@ def test_break_even_says_when_there_is_no_crossing(tiny_scenario):
         break_even(
             tiny_scenario,
             with_policies(offshore=expensive),
-            parameter="policies.offshore.deterrence",
+            parameter="policies.offshore.deterred_share",
             metric="total_cost_gbp",
             replications=2,
-            low=0.5,
-            high=1.0,
+            low=0.0,
+            high=0.5,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import simpy
 from conftest import tiny
 from test_fast_track import FAST, congested, on_track
@@ -179,3 +180,24 @@ def test_an_exits_target_counts_the_named_exits_by_route_in_the_window():
         )
         == 1.5
     )
+
+
+def test_a_further_submission_keeps_the_date_of_the_first_claim():
+    """People of the starting stock who make a further submission and are refused again
+    reach the removal queue as new records claimed during the run; they are not recent
+    claimants. With fewer removals than the stock, none of them is removed."""
+    scenario = stock_only(
+        10,
+        further_submission_rate_per_year=2.0,
+        removal_priority=[{"name": "recent", "claimed_from": "2026-01-01"}],
+    )
+    records = run_one(scenario, 3, keep_records=True).records
+    again = records["origin"] == Origin.FURTHER_SUBMISSION
+    assert (again & np.isfinite(records["t_are"])).sum() > 20  # they do reach the queue
+    removed = records["exit_outcome"] == ExitOutcome.REMOVED
+    assert not np.any(removed & again)
+
+
+def test_routes_and_exits_on_another_kind_of_target_are_refused():
+    with pytest.raises(ValueError, match="routes and exits apply only to exits targets"):
+        exits_target(kind="flow", metric="cumulative_removals_enforced")

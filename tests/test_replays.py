@@ -92,16 +92,18 @@ def test_the_rwanda_payments_are_the_published_ones(rwanda_scenario):
     assert paid == expected == 318e6
     # the partnership starts at the signing, before the run; its legal delay counts from then
     assert config.start_date == datetime.date(2022, 4, 14) < rwanda_scenario.start_date
-    first = config.start_date + datetime.timedelta(days=config.legal_delay_days)
-    assert first == datetime.date(2024, 7, 1)
+    held = config.start_date + datetime.timedelta(days=config.legal_delay_days)
+    first_flight = held + datetime.timedelta(days=config.detention_days)
+    assert first_flight == datetime.date(2024, 7, 1)
+    assert config.halt_date == datetime.date(2024, 5, 22)
     assert rwanda_scenario.end_date == datetime.date(2024, 7, 6)
 
 
 def test_the_enforced_scheme_relocates_nobody_before_it_is_scrapped(rwanda_results):
     """Published: 4 relocated, all volunteers through a separate scheme; none enforced. With
     the legal delay read from the rulings and the Act (first flight 1 July 2024 at the
-    earliest) and the run stopped at the scrapping (6 July 2024), nobody is flown: those held
-    from 1 July would fly from 29 July. The zero is a consequence of an input, the delay."""
+    earliest) and the halt when the election was called (22 May 2024), nobody is held or
+    flown. The zero is a consequence of inputs, the delay and the halt."""
     capacity = 200
     for result in rwanda_results:
         offshore = result.summary["policies"]["offshore"]
@@ -109,24 +111,22 @@ def test_the_enforced_scheme_relocates_nobody_before_it_is_scrapped(rwanda_resul
         assert offshore["relocations"] == 0
         assert costs["offshore_flights"] == 0
         assert costs["offshore_payments"] == 318e6  # no per-relocation or processing payment
-        assert 0 < result.summary["diverted_on_arrival"] <= capacity
-        assert offshore["final_in_offshore_detention"] == result.summary["diverted_on_arrival"]
+        assert result.summary["diverted_on_arrival"] == 0 < capacity
+        assert offshore["halted"] == 1
 
 
 def test_the_model_spend_misses_the_published_700m_by_what_it_leaves_out(
     rwanda_scenario, rwanda_results
 ):
-    """The model's figure is the GBP 318m of payments and set-up plus a few days' detention of
-    the people held from 1 July; the published GBP 700m also holds staff, detention and flights
-    of the Home Office's own, which the model does not cost. The test pins the model's figure
-    and the written explanation; it does not widen the tolerance (+/-20%, suggested in
-    uk_asylum_figures.md) to pass."""
+    """The model's figure is the GBP 318m of payments and set-up (nobody is held); the
+    published GBP 700m also holds staff, detention and flights of the Home Office's own, which
+    the model does not cost. The test pins the model's figure and the written explanation; it
+    does not widen the tolerance (+/-20%, suggested in uk_asylum_figures.md) to pass."""
     rows = replays.rwanda(rwanda_results, rwanda_scenario)
     spend = rows[0]
     assert spend.data_key == "rwanda_total_cost_jul2024"
     assert spend.published == 700e6
-    most_detention = 200 * 5 * 120.42  # 200 people held at most 5 days, 1 to 5 July
-    assert 318e6 < spend.simulated <= 318e6 + most_detention
+    assert spend.simulated == 318e6  # nobody held: no detention
     assert abs(spend.simulated - spend.published) / spend.published > 0.20
     assert spend.role == replays.KNOWN_GAP and spend.within is False
     for cost in ("1,000 staff", "detention", "flights", "escorting"):
@@ -146,12 +146,14 @@ def test_the_model_spend_misses_the_published_700m_by_what_it_leaves_out(
 def test_the_zero_rests_on_the_lead_time_after_the_act(
     rwanda_scenario, first_flight, relocated, held
 ):
-    """Without the government's 10-12 weeks from the Act to the first flight, the model would
-    have filled the Hope Hostel's 200 places by July; at the later end of that window it would
-    not even have held anyone."""
+    """With no halt at the election: flights possible from the Act's Royal Assent would have
+    filled the Hope Hostel's 200 places by July; people held from the later end of the
+    government's 10-12 weeks would not have flown before the scrapping."""
     config = rwanda_scenario.policies["offshore"]
     delay = (first_flight - config.start_date).days
-    scenario = rwanda_scenario.with_overrides({"policies.offshore.legal_delay_days": delay})
+    scenario = rwanda_scenario.with_overrides(
+        {"policies.offshore.legal_delay_days": delay, "policies.offshore.halt_date": None}
+    )
     result = run_one(scenario, SEED, 0)
     assert result.summary["policies"]["offshore"]["relocations"] == relocated
     assert result.summary["diverted_on_arrival"] == held

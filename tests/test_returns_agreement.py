@@ -52,7 +52,12 @@ def made_before_the_run(records):
 def test_registered_under_its_name_with_its_hooks():
     assert registered()["returns_agreement"] is ReturnsAgreementConfig
     assert ReturnsAgreementConfig.runtime is ReturnsAgreement
-    assert set(ReturnsAgreement.hooks()) == {"arrival_multiplier", "on_are", "start"}
+    assert set(ReturnsAgreement.hooks()) == {
+        "arrival_multiplier",
+        "reentry_multiplier",
+        "on_are",
+        "start",
+    }
 
 
 # ------------------------------------------------------------------------ returnability
@@ -115,7 +120,7 @@ def test_an_agreement_that_changes_nothing_leaves_every_person_unchanged(tiny_sc
 
 
 def test_a_disabled_agreement_is_bit_identical_to_none(tiny_scenario):
-    disabled = {"returns_agreement": dict(AGREEMENT, deterrence=0.2, enabled=False)}
+    disabled = {"returns_agreement": dict(AGREEMENT, deterred_share=0.8, enabled=False)}
     assert fingerprint(run(tiny(policies=disabled), seed=9)) == fingerprint(
         run(tiny_scenario, seed=9)
     )
@@ -126,10 +131,13 @@ def test_a_disabled_agreement_is_bit_identical_to_none(tiny_scenario):
 
 def test_the_group_arrivals_fall_by_the_factor_on_its_routes_only():
     """Thinning is paired: of the baseline's claimants of the group on a covered route after
-    the date, each still comes with probability ``deterrence``, so the count is binomial."""
-    factor = 0.5
+    the date, each still comes with probability ``1 - deterred_share``, so the count is
+    binomial."""
+    share = 0.3
     base = records_of(tiny().with_years(2), seed=3).records
-    result = records_of(with_agreement(deterrence=factor, deterrence_routes=["small_boat"]), seed=3)
+    result = records_of(
+        with_agreement(deterred_share=share, deterrence_routes=["small_boat"]), seed=3
+    )
 
     def claims(records):
         new = records["origin"] == Origin.NEW_CLAIM
@@ -141,7 +149,7 @@ def test_the_group_arrivals_fall_by_the_factor_on_its_routes_only():
     covered, other = claims(result.records)
     assert np.array_equal(other, base_other)  # other groups, routes and times untouched
     assert np.all(np.isin(covered, base_covered))  # the same people, fewer of them
-    low, high = stats.binom.interval(0.999, len(base_covered), factor)
+    low, high = stats.binom.interval(0.999, len(base_covered), 1 - share)
     assert len(base_covered) > 1000 and low <= len(covered) <= high
     assert (
         result.summary["arrivals"]["in_country"]
@@ -171,7 +179,8 @@ def test_each_removal_of_the_group_from_the_date_costs_the_payment():
         ({"group": "albania"}, "policies.returns_agreement.group", "unknown nationality group"),
         ({"returnable_share": 0.5}, "policies.returns_agreement.returnable_share", "at least"),
         ({"returnable_share": 1.2}, "policies.returns_agreement.returnable_share", "1"),
-        ({"deterrence": 1.5}, "policies.returns_agreement.deterrence", "1"),
+        ({"deterred_share": 1.5}, "policies.returns_agreement.deterred_share", "1"),
+        ({"deterrence": 0.5}, "policies.returns_agreement.deterrence", "deterred_share"),
     ],
 )
 def test_bad_config_is_rejected_naming_the_field(change, path, fragment):
@@ -211,6 +220,6 @@ def test_the_shipped_deterrence_is_albanias_published_fall():
         figures = {row["key"]: row["value"] for row in csv.DictReader(handle)}
     cited = {s.data_key for p, s in scenario.sources.items() if p.startswith("policies.")}
     assert cited - {None} <= set(figures)
-    source = scenario.sources["policies.returns_agreement.deterrence"]
-    fall = float(figures[source.data_key])
-    assert scenario.policies["returns_agreement"].deterrence == pytest.approx(1 + fall)
+    source = scenario.sources["policies.returns_agreement.deterred_share"]
+    fall = float(figures[source.data_key])  # a change: -0.95
+    assert scenario.policies["returns_agreement"].deterred_share == pytest.approx(-fall)

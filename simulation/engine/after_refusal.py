@@ -8,7 +8,8 @@ removal that comes first overwrites it (see :mod:`simulation.engine.removals`).
 
 The revolving door: a share of the people who depart voluntarily or are removed come back
 after a delay (exponential, with the given mean) as new claimants; share and delay depend on
-how they left, their nationality group and the date (:mod:`.reentry`).
+how they left, their nationality group and the date (:mod:`.reentry`), times the policies'
+deterrence of re-entrants at the time they would come back (``reentry_multiplier``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _REENTRY_ORIGIN = int(Origin.REENTRY)
 ClaimAgain = Callable[[int, int, float], int]
 #: hook(person, now) after a person's appeal rights are exhausted
 OnAre = Callable[[int, float], None]
+#: reentry_multiplier(person, time): the policies' factor on the chance of coming back at time
+ReentryMultiplier = Callable[[int, float], float]
 
 
 class AfterRefusal:
@@ -65,6 +68,7 @@ class AfterRefusal:
         self.claim_again = claim_again
         self.join_removal_queue: Callable[[int], None] = _no_removals  # set by the pipeline
         self.on_are: list[OnAre] = []
+        self.reentry_multiplier: ReentryMultiplier | None = None  # set by the pipeline
         self.bind(mv)
 
     def bind(self, mv: dict[str, memoryview]) -> None:
@@ -100,9 +104,7 @@ class AfterRefusal:
         if exit_time < self.horizon:
             if outcome == _FURTHER:
                 self._later(exit_time - now, self._further_submission, person)
-            elif outcome == _VOLUNTARY and self.reentry.comes_back(
-                VOLUNTARY, self.group[person], self.u_reentry[person], exit_time
-            ):
+            elif outcome == _VOLUNTARY and self._comes_back(VOLUNTARY, person, exit_time):
                 delay = exit_time - now + self._reentry_delay(person, VOLUNTARY)
                 self._later(delay, self._return_after_departure, person)
         if self.returnable[person]:
@@ -140,6 +142,10 @@ class AfterRefusal:
             VOLUNTARY, columns["group"][people], columns["u_reentry"][people], exit_time
         )
         for person in people[leaving].tolist():
+            if self.reentry_multiplier is not None and not self._comes_back(
+                VOLUNTARY, person, self.t_exit[person]
+            ):
+                continue
             delay = self.t_exit[person] + self._reentry_delay(person, VOLUNTARY)
             self._later(delay, self._return_after_departure, person)
         for hook in self.on_are:
@@ -169,8 +175,20 @@ class AfterRefusal:
     def after_removal(self, person: int, kind: int = ENFORCED) -> None:
         """``person`` left the UK now (``kind``: an enforced removal, or from a place a
         policy holds abroad): a share come back after a delay."""
-        if self.reentry.comes_back(kind, self.group[person], self.u_reentry[person], now(self.env)):
+        if self._comes_back(kind, person, now(self.env)):
             self._later(self._reentry_delay(person, kind), self._return_after_removal, person)
+
+    def _comes_back(self, kind: int, person: int, left: float) -> bool:
+        """Whether ``person``, leaving at ``left``, comes back: their uniform below the share
+        for how and when they left, times the policies' deterrence at the time they would."""
+        group, u = self.group[person], self.u_reentry[person]
+        if not self.reentry.comes_back(kind, group, u, left):
+            return False
+        if self.reentry_multiplier is None:
+            return True
+        back = left + self._reentry_delay(person, kind)
+        factor = self.reentry_multiplier(person, back)
+        return factor >= 1.0 or self.reentry.comes_back(kind, group, u, left, factor)
 
     def _reentry_delay(self, person: int, kind: int) -> float:
         return self.e_reentry[person] * self.reentry.mean_delay(kind, self.group[person])

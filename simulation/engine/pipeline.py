@@ -194,6 +194,16 @@ class Pipeline:
         self.decisions.divert_one = [p.divert_one for p in using("divert_one")]
         self.decisions.on_claim = [p.on_claim for p in using("on_claim")]
         self.after_refusal.on_are = [p.on_are for p in using("on_are")]
+        reentry_multipliers = [p.reentry_multiplier for p in using("reentry_multiplier")]
+        if reentry_multipliers:
+
+            def combined_reentry_multiplier(person: int, time: float) -> float:
+                factor = 1.0
+                for multiplier in reentry_multipliers:
+                    factor *= multiplier(person, time)
+                return factor
+
+            self.after_refusal.reentry_multiplier = combined_reentry_multiplier
 
         new_claims = np.arange(n_stock, self.population.size)
         columns = self.population.columns

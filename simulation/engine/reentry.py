@@ -9,6 +9,11 @@ an earlier one for the kinds and groups it names.
 
 Each person carries one uniform and one unit exponential draw for this, so comparing two
 scenarios that differ only in these rates keeps everyone else's fate (common random numbers).
+
+Policies may deter re-entrants as they deter new arrivals: a factor in [0, 1] (the product of
+the policies' ``reentry_multiplier`` at the time the person would come back) multiplies the
+share, and the person comes back if their uniform is below share x factor. A factor of 1
+changes nothing, and no new draw is made.
 """
 
 from __future__ import annotations
@@ -71,9 +76,12 @@ class Reentry:
                     if rule.mean_delay_days is not None:
                         self.delay[kind][group] = rule.mean_delay_days
 
-    def comes_back(self, kind: int, group: int, u: float, t: float) -> bool:
-        """Whether a person of ``group`` with draw ``u`` who left at ``t`` comes back."""
-        return u < self.share[kind][group].at(t)
+    def comes_back(
+        self, kind: int, group: int, u: float, t: float, multiplier: float = 1.0
+    ) -> bool:
+        """Whether a person of ``group`` with draw ``u`` who left at ``t`` comes back, with
+        the share multiplied by the policies' deterrence ``multiplier``."""
+        return u < self.share[kind][group].at(t) * multiplier
 
     def comes_back_many(
         self, kind: int, groups: np.ndarray, u: np.ndarray, t: np.ndarray

@@ -124,6 +124,7 @@ class RemovalStage:
         self.route = mv["route"]
         self.household = mv["household"]
         self.t_claim = mv["t_claim"]
+        self.parent = mv["parent"]
         self.queue.bind(mv["work_removal"], mv["t_are"])
 
     def tier(self, person: int) -> int:
@@ -135,10 +136,19 @@ class RemovalStage:
                     np.array([self.group[person]]),
                     np.array([self.route[person]]),
                     np.array([self.household[person]]),
-                    np.array([self.t_claim[person]]),
+                    np.array([self.first_claim(person)]),
                 )[0]
             )
         return self.tier_of[self.group[person]][self.route[person]][self.household[person]]
+
+    def first_claim(self, person: int) -> float:
+        """When the person first claimed: their first record's claim date (a further
+        submission or a return to the UK is a later record of an earlier claimant; the
+        starting stocks' first claims are before the run, NaN)."""
+        parent = self.parent[person]
+        while parent >= 0:
+            person, parent = parent, self.parent[parent]
+        return self.t_claim[person]
 
     def _tiers(self, group, route, household, t_claim) -> np.ndarray:
         """The first class each person belongs to, counting the date of their claim."""

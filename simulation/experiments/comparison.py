@@ -22,6 +22,7 @@ from ..core.errors import InputError, ScenarioError
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 from ..outputs.results import Result
+from ..policies.contract import RENAMED
 from .evaluate import run_one
 from .replications import mean_ci, run_many
 
@@ -162,11 +163,23 @@ class BreakEven:
     low: float
     high: float
 
+    @property
+    def deterred(self) -> bool:
+        """True when the parameter is a policy's ``deterred_share``: the value is the share
+        of eligible crossings that must be deterred."""
+        return self.parameter.endswith("." + DETERRED_SHARE)
+
     def __str__(self) -> str:
+        runs = f"{len(self.per_replication)} replications"
+        if self.deterred:
+            return (
+                f"{self.value:.1%} of eligible crossings must be deterred for the policy's "
+                f"{self.metric} to equal the baseline's (95% CI {self.ci_low:.1%} to "
+                f"{self.ci_high:.1%}, {runs}; {self.parameter})"
+            )
         return (
             f"{self.metric} of the policy equals the baseline's at {self.parameter} = "
-            f"{self.value:.4g} (95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, "
-            f"{len(self.per_replication)} replications)"
+            f"{self.value:.4g} (95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, {runs})"
         )
 
 
@@ -174,10 +187,50 @@ class NoCrossing(ValueError):
     """The policy's metric stays above (or below) the baseline's over the whole range."""
 
 
+#: the field of every deterring policy that break-even searches by default
+DETERRED_SHARE = "deterred_share"
+
+
+def deterrence_parameter(baseline: Scenario, policy_scenario: Scenario) -> str:
+    """The deterred share of the one deterring policy that ``policy_scenario`` switches on
+    and ``baseline`` does not (``policies.<name>.deterred_share``)."""
+    candidates = [
+        name
+        for name, config in policy_scenario.policies.items()
+        if config.enabled
+        and DETERRED_SHARE in type(config).model_fields
+        and not (name in baseline.policies and baseline.policies[name].enabled)
+    ]
+    if len(candidates) == 1:
+        return f"policies.{candidates[0]}.{DETERRED_SHARE}"
+    found = ", ".join(candidates) if candidates else "none"
+    raise InputError(
+        "break-even",
+        [
+            (
+                "parameter",
+                "name the parameter to vary: break-even varies the deterred share of the one "
+                f"deterring policy the policy scenario adds, and it adds {len(candidates)} "
+                f"({found})",
+            )
+        ],
+    )
+
+
+def _renamed_problem(parameter: str) -> str | None:
+    """What replaced a renamed policy field that ``parameter`` names, if it names one."""
+    parts = parameter.split(".")
+    if len(parts) == 3 and parts[0] == "policies" and parts[2] in RENAMED:
+        return RENAMED[parts[2]]
+    return None
+
+
 def _default_range(scenario: Scenario, parameter: str) -> tuple[float, float]:
     if parameter in scenario.uncertainty:
         bounds = scenario.uncertainty[parameter]
         return bounds.low, bounds.high
+    if parameter.endswith("." + DETERRED_SHARE):
+        return 0.0, 1.0  # a share: every possible value
     raise ScenarioError(
         "break-even",
         [(parameter, "give low and high: the scenario declares no uncertainty range for it")],
@@ -187,7 +240,7 @@ def _default_range(scenario: Scenario, parameter: str) -> tuple[float, float]:
 def break_even(
     baseline: Scenario,
     policy_scenario: Scenario,
-    parameter: str = "policies.offshore.deterrence",
+    parameter: str | None = None,
     metric: str = "total_cost_discounted_gbp",
     replications: int = 10,
     seed: int = 1,
@@ -201,11 +254,20 @@ def break_even(
     For each replication (common random numbers: the same seed for both scenarios), a
     Brent root-finder (scipy.optimize.brentq) finds the parameter value at which the paired
     difference policy - baseline changes sign within [low, high] (by default the scenario's
-    uncertainty range for the parameter). The result is the mean of those values with a 95%
-    confidence interval over replications. Raises :class:`NoCrossing` if no replication's
-    difference changes sign within the range.
+    uncertainty range for the parameter; [0, 1] for a deterred share it gives no range for).
+    The result is the mean of those values with a 95% confidence interval over replications.
+    Raises :class:`NoCrossing` if no replication's difference changes sign within the range.
+
+    Without ``parameter``, it varies the ``deterred_share`` of the one deterring policy the
+    policy scenario adds to the baseline: the share of eligible crossings that must be
+    deterred for the policy to break even.
     """
     check_metric(metric, "break-even")
+    if parameter is None:
+        parameter = deterrence_parameter(baseline, policy_scenario)
+    renamed = _renamed_problem(parameter)
+    if renamed:
+        raise InputError("break-even", [("parameter", f"{parameter}: {renamed}")])
     if low is None or high is None:
         default_low, default_high = _default_range(policy_scenario, parameter)
         low = default_low if low is None else low

@@ -8,7 +8,7 @@ outcomes; the samplers are SALib's and scipy's. A sweep file::
       baseline: ../baseline.yaml
       combined: ../combined.yaml
     parameters:
-      policies.offshore.deterrence: {low: 0.5, high: 1.0}
+      policies.offshore.deterred_share: {low: 0.0, high: 0.5}
       policies.return_hubs.capacity_people: {values: [500, 1024, 3000]}
       policies.voluntary_return.payment_gbp: {low: 1000, high: 10000, distribution: loguniform}
     sampler: lhs                           # grid, lhs, sobol or morris

@@ -192,8 +192,9 @@ class RemovalClass(Part):
     households: list[Household] | None = Field(None, min_length=1, description="household types")
     claimed_from: date | None = Field(
         None,
-        description="only people whose claim was made on or after this date (recent arrivals; "
-        "none: whenever they claimed)",
+        description="only people who first claimed on or after this date (recent arrivals; a "
+        "further submission or a return to the UK keeps the first claim's date; none: "
+        "whenever they claimed)",
     )
     share_of_removals: Probability | None = Field(
         None,
@@ -305,7 +306,14 @@ class Accommodation(Part):
     hotels: OverflowAccommodation
 
 
+#: How a stage's staff are costed: the capacity on each date, or each case it decides.
+StaffCosting = Literal["fixed", "per_case"]
+
+
 class UnitCosts(Part):
+    """Unit costs, and whether caseworkers and judges are paid as capacity or per case
+    (docs/costs.md)."""
+
     caseworker_cost_per_fte_year_gbp: NonNegative
     tribunal_cost_per_case_gbp: NonNegative = Field(
         description="cost to the tribunal of determining one appeal case, GBP"
@@ -313,6 +321,20 @@ class UnitCosts(Part):
     enforced_removal_cost_per_person_gbp: NonNegative
     voluntary_return_cost_per_person_gbp: NonNegative = Field(
         description="average cost to the Home Office per voluntary departure (assisted and not)"
+    )
+    decision_costs: StaffCosting = Field(
+        "fixed",
+        description="how caseworkers are costed: fixed, the FTEs employed on each date are "
+        "paid whatever work they do; per_case, each initial decision costs an FTE-year over "
+        "the cases an FTE decides in a year (12 x decisions_per_fte_per_month), so a claim "
+        "avoided saves its decision",
+    )
+    appeal_costs: StaffCosting = Field(
+        "per_case",
+        description="how the tribunal is costed: per_case, each appeal determined costs "
+        "tribunal_cost_per_case_gbp; fixed, the judge capacity on each date is paid "
+        "(judges_fte x determinations_per_judge_per_day cases a day at that cost) whatever "
+        "work it does",
     )
 
 

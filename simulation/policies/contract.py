@@ -23,6 +23,12 @@ Hook points, in the order a person meets them:
     factor in [0, 1] on each candidate arrival (deterrence); ``candidates`` holds read-only
     arrays ``time``, ``route``, ``group``, ``household``, ``supported`` and ``returnable``.
     Arrivals are thinned from the same stream, so a factor of 1 changes nothing.
+``reentry_multiplier(person, time)``
+    factor in [0, 1] on the chance that a person who left the UK (record ``person``, with
+    its route, group and household) comes back by crossing again at ``time`` (the revolving
+    door): deterrence of re-entrants. Asked when the person leaves, so ``time`` may be in the
+    future; it must depend only on the record's attributes and the time. A factor of 1
+    changes nothing (a person comes back if their stored uniform is below share x factor).
 ``divert(people)``
     once before the run, with the new claimants known in advance (record indices in time
     order); may take some out of the UK system on arrival with ``engine.divert``.
@@ -49,6 +55,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
+from pydantic import Field
+from pydantic_core import PydanticCustomError
 
 from ..core.units import DAYS_PER_YEAR
 from ..inputs.policy_config import Payment, PolicyConfig
@@ -58,6 +66,7 @@ if TYPE_CHECKING:
 
 HOOKS = (
     "arrival_multiplier",
+    "reentry_multiplier",
     "divert",
     "divert_one",
     "on_claims",
@@ -223,6 +232,9 @@ class Policy:
     def arrival_multiplier(self, candidates: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.ones(len(candidates["time"]))
 
+    def reentry_multiplier(self, person: int, time: float) -> float:
+        return 1.0
+
     def divert(self, people: np.ndarray) -> None:
         return None
 
@@ -246,6 +258,33 @@ class Policy:
 
     def finish(self, records: Mapping[str, np.ndarray], horizon: float) -> PolicyOutput:
         return PolicyOutput()
+
+
+def deterred_share_field(description: str) -> Any:
+    """The ``deterred_share`` field every deterring policy declares: the share of would-be
+    arrivals on its routes who do not come while its deterrence applies (0: none)."""
+    return Field(0.0, ge=0, le=1, allow_inf_nan=False, description=description)
+
+
+#: fields renamed in a policy's config: old name -> what replaced it
+RENAMED = {
+    "deterrence": "deterrence was replaced by deterred_share = 1 - deterrence (the share of "
+    "would-be arrivals deterred: 0 = none, 0.37 = 37% do not come)",
+}
+
+
+def reject_renamed(data: Any) -> Any:
+    """For a config's ``model_validator(mode="before")``: an old field name is an error that
+    says what replaced it (rather than a bare "unknown field")."""
+    if isinstance(data, Mapping):
+        problems = [(old, message) for old, message in RENAMED.items() if old in data]
+        if problems:
+            raise PydanticCustomError(
+                "renamed_field",
+                "{count} renamed field(s)",
+                {"count": len(problems), "problems": problems},
+            )
+    return data
 
 
 def court_halt(rng: np.random.Generator, probability: float, within: float, first: float) -> float:
@@ -284,6 +323,8 @@ __all__ = [
     "ServedQueue",
     "Stay",
     "court_halt",
+    "deterred_share_field",
     "payments_on_dates",
+    "reject_renamed",
     "policy_year",
 ]

@@ -8,7 +8,8 @@ Relocated people are detained for ``detention_days`` before their flight and nev
 decision queue; everyone else goes through the UK system as usual.
 
 The scheme may be halted (by the courts or a new government): with ``halt_probability`` it stops
-at a time drawn uniformly within ``halt_within_days`` of the start. Nobody is relocated after
+at a time drawn uniformly within ``halt_within_days`` of the start, or on ``halt_date`` when it
+is known. Nobody is relocated after
 the halt (a claimant whose flight would fall after it stays in the UK system), and fixed
 payments due after it are not made; those already made stay paid.
 
@@ -30,11 +31,10 @@ In the third country (every option below is off by default, which is the model a
   decision and the end of the processing period (``processing_years`` after the flight).
   Without ``decision_mean_days`` nobody is decided there, and ``departure_share`` of the people
   relocated move on at a time uniform within the processing period; ``departure_share`` is
-  also the default move-on share after either decision. When the third country is modelled
-  (any of the options above), people who move on or are removed from there leave it through
-  ``Engine.left_uk``: the scenario's re-entry share for exits from a policy's place abroad
-  (``reentry_rules`` kind ``from_policy``) come back to the UK as new claimants, and may be
-  relocated again. Without those options nobody who left comes back (the model as it was).
+  also the default move-on share after either decision. People who move on or are removed
+  from there leave it through ``Engine.left_uk``: the scenario's re-entry share for exits from
+  a policy's place abroad (``reentry_rules`` kind ``from_policy``, by default
+  ``reentry_share``) come back to the UK as new claimants, and may be relocated again.
 
 Costs follow the terms of the UK-Rwanda partnership as the NAO described them: fixed payments
 on dates, a payment per person relocated, processing payments per person spread over five years
@@ -43,18 +43,21 @@ people who choose to move on), flights, a payment triggered when relocations rea
 threshold, and detention before the flight. A flight back costs
 ``bring_back_cost_per_person_gbp``.
 
-``deterrence`` multiplies the arrival rate on the eligible routes while relocations are possible
-(from the first possible relocation until a halt). Nobody knows its value: the default 1.0
-means no deterrent effect; vary it.
+Deterrence: while relocations are possible (from the first possible relocation until a halt),
+a share ``deterred_share`` of would-be arrivals on the eligible routes do not come (arrivals are
+thinned by 1 - deterred_share), and people who left the UK and would come back on those routes
+(the revolving door) come back with their chance multiplied by 1 - deterred_share. Nobody knows
+its value: the default 0 means no deterrent effect; vary it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..core import timeline
 from ..core.errors import Problem
@@ -67,8 +70,10 @@ from .contract import (
     PolicyOutput,
     Stay,
     court_halt,
+    deterred_share_field,
     payments_on_dates,
     policy_year,
+    reject_renamed,
 )
 
 
@@ -91,6 +96,11 @@ class OffshoreConfig(PolicyConfig):
     halt_probability: float = Field(ge=0, le=1, description="probability the scheme is halted")
     halt_within_days: float = Field(
         gt=0, allow_inf_nan=False, description="a halt falls uniformly within this many days"
+    )
+    halt_date: date | None = Field(
+        None,
+        description="a known date the scheme stopped (an election, a decision): the halt "
+        "falls then, whatever halt_probability says",
     )
     detention_days: float = Field(ge=0, allow_inf_nan=False, description="detention before flight")
     detention_cost_per_day_gbp: float = Field(ge=0, allow_inf_nan=False)
@@ -116,8 +126,9 @@ class OffshoreConfig(PolicyConfig):
     departure_payment_gbp: float = Field(
         ge=0, allow_inf_nan=False, description="one-off payment when a relocated person moves on"
     )
-    deterrence: float = Field(
-        1.0, ge=0, le=1, description="multiplier on eligible routes' arrival rate while running"
+    deterred_share: float = deterred_share_field(
+        "share of would-be arrivals (and re-entries) on the eligible routes deterred while "
+        "relocations are possible (0: none)"
     )
     # brought back to the UK
     brought_back_share: float = Field(
@@ -177,6 +188,8 @@ class OffshoreConfig(PolicyConfig):
         description="mean days (exponential) from a refusal there to removal from there",
     )
 
+    _renamed = model_validator(mode="before")(reject_renamed)
+
     def problems_with(self, scenario: Any) -> list[Problem]:
         """Decision-stage fields need ``decision_mean_days`` and fit together."""
         if self.decision_mean_days is None:
@@ -229,17 +242,21 @@ class Offshore(Policy):
         self.halt_time = court_halt(
             self.rng, config.halt_probability, config.halt_within_days, self.start_time
         )
+        if config.halt_date is not None:  # after the draws, so no other draw moves
+            self.halt_time = float((config.halt_date - scenario.start_date).days)
         self.routes = {ROUTE_CODES[r] for r in config.eligible_routes}
         self.households = {HOUSEHOLD_CODES[h] for h in config.eligible_households}
         self.capacity = int(np.floor(config.annual_capacity_people))
         self.used: dict[int, int] = {}
         self.people: list[int] = []
         self.arrived: list[float] = []
-        # the third-country model: with every option off, the legacy path (draws in finish)
+        # the third country's paths, drawn at relocation, whenever anyone can leave it; with
+        # nobody leaving, the draws in finish (none, in effect)
         self.modelled = (
             config.brought_back_share > 0
             or config.bring_back_on_halt
             or config.decision_mean_days is not None
+            or config.departure_share > 0
         )
         # its own stream, spawned from the policy's: switching it on shifts no other draw
         self.fate_rng = self.rng.spawn(1)[0] if self.modelled else None
@@ -259,8 +276,17 @@ class Offshore(Policy):
         factor = np.ones(len(times))
         running = (times >= self.first) & (times < self.halt_time)
         running &= np.isin(candidates["route"], list(self.routes))
-        factor[running] = self.config.deterrence
+        factor[running] = 1.0 - self.config.deterred_share
         return factor
+
+    def reentry_multiplier(self, person: int, time: float) -> float:
+        """A re-entrant on an eligible route is deterred as a new arrival would be."""
+        if (
+            self.first <= time < self.halt_time
+            and self.engine.value("route", person) in self.routes
+        ):
+            return 1.0 - self.config.deterred_share
+        return 1.0
 
     def divert(self, people: np.ndarray) -> None:
         engine = self.engine

@@ -28,8 +28,10 @@ stay paid; the fixed running cost goes on (the centres are under contract).
 
 Costs: a sum per person-day in a hub, a set-up cost at the start, a yearly fixed cost from
 the start, a transfer flight per person and the cost of each onward removal.
-``deterrence`` (default 1.0: none) multiplies the arrival rate of the given routes from the
-start date.
+``deterred_share`` (default 0: none) is the share of would-be arrivals on
+``deterrence_routes`` who do not come from the start date (arrivals thinned by
+1 - deterred_share); people who left the UK and would come back on those routes (the revolving
+door) come back with their chance multiplied by 1 - deterred_share.
 """
 
 from __future__ import annotations
@@ -38,14 +40,22 @@ from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..core import schedules, timeline
 from ..core.records import Origin
 from ..core.schedules import NonNegativeSchedule
 from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, Household, Route
-from .contract import Policy, PolicyConfig, PolicyOutput, Stay, court_halt
+from .contract import (
+    Policy,
+    PolicyConfig,
+    PolicyOutput,
+    Stay,
+    court_halt,
+    deterred_share_field,
+    reject_renamed,
+)
 
 _POLICY_RETURN = int(Origin.POLICY_RETURN)
 NEVER_ELIGIBLE = ("family_member", "unaccompanied_child")
@@ -114,10 +124,13 @@ class ReturnHubsConfig(PolicyConfig):
         allow_inf_nan=False,
         description="after a halt, each person is brought back uniformly within this many days",
     )
-    deterrence: float = Field(
-        1.0, ge=0, le=1, description="multiplier on the arrival rate of deterrence_routes"
+    deterred_share: float = deterred_share_field(
+        "share of would-be arrivals (and re-entries) on deterrence_routes deterred from the "
+        "start date (0: none)"
     )
     deterrence_routes: list[Route] = Field(default=list(ROUTES), min_length=1)
+
+    _renamed = model_validator(mode="before")(reject_renamed)
 
     @field_validator("eligible_households")
     @classmethod
@@ -182,8 +195,14 @@ class ReturnHubs(Policy):
         times = candidates["time"]
         factor = np.ones(len(times))
         deterred = (times >= self.start_time) & np.isin(candidates["route"], list(self.routes))
-        factor[deterred] = self.config.deterrence
+        factor[deterred] = 1.0 - self.config.deterred_share
         return factor
+
+    def reentry_multiplier(self, person: int, time: float) -> float:
+        """A re-entrant on a deterred route is deterred as a new arrival would be."""
+        if time >= self.start_time and self.engine.value("route", person) in self.routes:
+            return 1.0 - self.config.deterred_share
+        return 1.0
 
     def start(self) -> None:
         self.queue = self.engine.queue(

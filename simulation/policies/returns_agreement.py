@@ -18,13 +18,18 @@ The scenario's own share may change on dates (``returnable_share`` as a schedule
 then the group's share on the day of the person's draw, and when the share falls after the
 start date, people waiting in the ARE stock who stopped being returnable get their draw then.
 Whom the agreement made returnable stays returnable at every later share of the scenario (the
-engine keeps them so); the scenario's share decides for everyone else.
+engine keeps them so); the scenario's share decides for everyone else. A draw is not made
+again when the scenario's share changes later, so the group's returnable share then drifts
+from ``new``: for example old 0.5 falling to 0.2 after the draws, with ``new`` 0.8, gives
+0.2 + 0.3 x 0.75 + 0.5 x 0.6 = 0.725 for people drawn before the fall.
 A person made returnable who is waiting in the ARE stock joins the enforced-removal queue; the
 agreement adds no removal capacity, so they compete with everyone else for it.
 
-Arrivals. From the start date the arrival rate of the group on ``deterrence_routes`` is
-multiplied by ``deterrence`` (thinned from the same stream, so the people who still come are
-the same people as without the agreement).
+Arrivals. From the start date a share ``deterred_share`` of the group's would-be arrivals on
+``deterrence_routes`` do not come (the arrival rate is thinned by 1 - deterred_share from the
+same stream, so the people who still come are the same people as without the agreement).
+People of the group who left the UK and would come back on those routes (the revolving door)
+come back with their chance multiplied by 1 - deterred_share.
 
 Costs. ``cost_per_removal_gbp`` is paid for every enforced removal of the group from the start
 date (payments to the partner country), on top of the core cost of a removal, which the core
@@ -37,13 +42,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..core import schedules, timeline
 from ..core.errors import Problem
 from ..core.records import ExitOutcome
 from ..core.vocabulary import ROUTE_CODES, ROUTES, Route
-from .contract import Policy, PolicyConfig, PolicyOutput
+from .contract import Policy, PolicyConfig, PolicyOutput, deterred_share_field, reject_renamed
 
 if TYPE_CHECKING:
     from ..inputs.scenario import Scenario
@@ -60,12 +65,9 @@ class ReturnsAgreementConfig(PolicyConfig):
         description="share of the group removable to their country under the agreement; at "
         "least the group's own returnable_share",
     )
-    deterrence: float = Field(
-        1.0,
-        ge=0,
-        le=1,
-        allow_inf_nan=False,
-        description="multiplier on the group's arrival rate on deterrence_routes from the start",
+    deterred_share: float = deterred_share_field(
+        "share of the group's would-be arrivals (and re-entries) on deterrence_routes deterred "
+        "from the start date (0: none)"
     )
     deterrence_routes: list[Route] = Field(
         default=list(ROUTES), min_length=1, description="routes on which deterrence applies"
@@ -77,6 +79,8 @@ class ReturnsAgreementConfig(PolicyConfig):
         description="paid per enforced removal of the group from the start date, on top of "
         "the core cost of a removal",
     )
+
+    _renamed = model_validator(mode="before")(reject_renamed)
 
     def problems_with(self, scenario: Scenario) -> list[Problem]:
         """The group must exist, and the agreement cannot make it less returnable."""
@@ -150,8 +154,19 @@ class ReturnsAgreement(Policy):
         factor = np.ones(len(times))
         covered = (times >= self.start_time) & (candidates["group"] == self.group)
         covered &= np.isin(candidates["route"], self.routes)
-        factor[covered] = self.config.deterrence
+        factor[covered] = 1.0 - self.config.deterred_share
         return factor
+
+    def reentry_multiplier(self, person: int, time: float) -> float:
+        """A re-entrant of the group on a deterred route is deterred as a new arrival."""
+        engine = self.engine
+        if (
+            time >= self.start_time
+            and engine.value("group", person) == self.group
+            and engine.value("route", person) in self.routes
+        ):
+            return 1.0 - self.config.deterred_share
+        return 1.0
 
     def on_are(self, person: int, now: float) -> None:
         engine = self.engine

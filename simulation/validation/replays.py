@@ -136,13 +136,13 @@ RWANDA_SPEND_GAP = (
     "widened to hide it."
 )
 RWANDA_RELOCATION_NOTE = (
-    "Follows from the legal delay, an input read from the dates of the court rulings and the "
-    "Safety of Rwanda Act (first flight no earlier than 1 July 2024): the run stops on 6 July "
-    "2024, when the scheme was scrapped, before anyone could be flown. The model holds the "
-    "first 200 small-boat arrivals from 1 July (the Hope Hostel's places) for flights that "
-    "would have left from 29 July. Had flights been possible from the Act's Royal Assent "
-    "(25 April 2024), the model would have flown 200 people by July: the zero rests on the "
-    "government's own lead time and the election, not on the courts alone."
+    "Follows from two inputs read from what happened: the legal delay (the court rulings and "
+    "the Safety of Rwanda Act put the first flight no earlier than 1 July 2024) and the halt "
+    "on 22 May 2024, when the general election was called and flights were put off until "
+    "after it. Without the halt the model flies the Hope Hostel's 200 places from 1 July, "
+    "before the scrapping on 6 July; with flights possible from the Act's Royal Assent (25 "
+    "April 2024) and no halt, it flies 200 by late May. The zero rests on the election and "
+    "the government's own lead time, not on the courts alone."
 )
 
 
@@ -199,7 +199,7 @@ def rwanda(results: Sequence, scenario: Scenario) -> list[Comparison]:
 
 # ------------------------------------------------------------------------- Italy-Albania
 
-ITALY_TRANSITED = 140  # albania_cpr_transited
+ITALY_TRANSITED = int(_figure("albania_cpr_transited"))  # 140
 ITALY_REPATRIATED, ITALY_RELEASED, ITALY_PRESENT = 37, 40, 27  # in the same row's description
 ITALY_REPATRIATION_GAP = (
     "The hub takes the people who have waited longest since their appeal rights were "
@@ -220,7 +220,7 @@ ITALY_PRESENT_GAP = (
 )
 
 
-ITALY_PHASE1 = 72  # albania_phase1_transfers
+ITALY_PHASE1 = int(_figure("albania_phase1_transfers"))  # 72
 ITALY_PHASE1_NOTE = (
     "A reconstruction, not a prediction: the number sent is the capacity given to the policy "
     "and everyone is brought back because brought_back_share is 1, both taken from this "

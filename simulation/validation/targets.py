@@ -75,6 +75,10 @@ class Target(BaseModel):
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
+        if self.kind != "exits":
+            stray = [name for name in ("routes", "exits") if getattr(self, name) is not None]
+            if stray:
+                raise ValueError(f"{' and '.join(stray)} apply only to exits targets")
         tolerances = [self.tolerance, self.tolerance_abs, self.tolerance_days]
         if sum(t is not None for t in tolerances) != 1:
             raise ValueError("give exactly one of tolerance, tolerance_abs, tolerance_days")
