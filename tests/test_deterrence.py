@@ -19,7 +19,7 @@ from simulation.cli import main
 from simulation.core.errors import InputError
 from simulation.core.records import ExitOutcome, Origin
 from simulation.core.vocabulary import ROUTE_CODES
-from simulation.experiments.comparison import break_even, deterrence_parameter
+from simulation.experiments.comparison import break_even, decompose, deterrence_parameter
 from simulation.experiments.replications import run_one
 from simulation.policies.contract import Policy
 from simulation.policies.offshore import Offshore
@@ -272,3 +272,35 @@ def test_the_command_prints_the_share_of_eligible_crossings(tmp_path, capsys):
     assert code == 0, out
     assert "of eligible crossings must be deterred" in out
     assert "policies.offshore.deterred_share" in out
+
+
+def test_at_break_even_the_policy_costs_what_it_saves(tiny_scenario):
+    """The decomposition at the crossing: in each replication the policy's own costs less the
+    core costs it avoids is exactly the difference in total cost, which changes sign across
+    the crossing; claims are avoided and the people relocated are counted."""
+    relocating = tiny(policies={"offshore": dict(DETERRING, relocation_share=0.2)})
+    found = break_even(
+        tiny_scenario, relocating, metric="total_cost_gbp", replications=3, seed=2, xtol=1e-6
+    )
+    parts = found.decomposition
+    assert parts is not None and not parts.discounted
+    assert parts.policy_costs_gbp > 0 and parts.claims_avoided > 0
+    relocated = []
+    for replication, root in enumerate(found.per_replication):
+        reference = run_one(tiny_scenario, 2, replication)
+
+        def at(share, replication=replication):
+            return run_one(relocating.with_overrides({found.parameter: share}), 2, replication)
+
+        result = at(root)
+        one = decompose(reference, result, discounted=False)
+        total = result.summary["total_cost_gbp"] - reference.summary["total_cost_gbp"]
+        assert one["policy_costs_gbp"] - one["core_costs_avoided_gbp"] == pytest.approx(total)
+        below, above = (
+            at(share).summary["total_cost_gbp"] - reference.summary["total_cost_gbp"]
+            for share in (root - 1e-4, root + 1e-4)
+        )
+        assert below > 0 > above  # dearer with less deterrence, cheaper with more
+        relocated.append(result.summary["policies"]["offshore"]["relocations"])
+    assert parts.people_moved == pytest.approx(np.mean(relocated)) and parts.people_moved > 0
+    assert "UK costs avoided" in str(found)

@@ -162,6 +162,7 @@ class BreakEven:
     no_crossing: int  # replications whose difference kept one sign over the range
     low: float
     high: float
+    decomposition: Decomposition | None = None
 
     @property
     def deterred(self) -> bool:
@@ -170,6 +171,10 @@ class BreakEven:
         return self.parameter.endswith("." + DETERRED_SHARE)
 
     def __str__(self) -> str:
+        text = self._headline()
+        return text if self.decomposition is None else f"{text}\n{self.decomposition}"
+
+    def _headline(self) -> str:
         runs = f"{len(self.per_replication)} replications"
         if self.deterred:
             return (
@@ -181,6 +186,64 @@ class BreakEven:
             f"{self.metric} of the policy equals the baseline's at {self.parameter} = "
             f"{self.value:.4g} (95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, {runs})"
         )
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """What balances at the break-even point, as means over the replications that cross:
+    the policy's own costs against the costs of the core system (accommodation, support,
+    casework, tribunal, removals and returns) it avoids, with the new claims it avoids and the
+    people it relocates or transfers. Money is in the metric's terms (discounted when the
+    metric is)."""
+
+    policy_costs_gbp: float
+    core_costs_avoided_gbp: float
+    claims_avoided: float
+    people_moved: float
+    discounted: bool
+
+    @property
+    def avoided_per_claim_gbp(self) -> float:
+        """Core costs avoided per new claim avoided (nan when none is avoided)."""
+        if self.claims_avoided <= 0:
+            return math.nan
+        return self.core_costs_avoided_gbp / self.claims_avoided
+
+    def __str__(self) -> str:
+        terms = "discounted" if self.discounted else "constant prices"
+        per_claim = self.avoided_per_claim_gbp
+        per = "" if math.isnan(per_claim) else f" (£{per_claim:,.0f} per claim avoided)"
+        return (
+            f"At the break-even point ({terms}, means over replications): the policy's own "
+            f"costs £{self.policy_costs_gbp / 1e6:,.1f}m; UK costs avoided "
+            f"£{self.core_costs_avoided_gbp / 1e6:,.1f}m{per}; new claims avoided "
+            f"{self.claims_avoided:,.0f}; people relocated or transferred "
+            f"{self.people_moved:,.0f}."
+        )
+
+
+#: policy summary counts of people a policy moves out of the UK system
+MOVED_COUNTS = ("relocations", "transfers")
+
+
+def decompose(reference: Result, policy: Result, discounted: bool) -> dict[str, float]:
+    """The policy's own costs, the core costs it avoids, claims avoided and people moved in
+    one paired replication (see :class:`Decomposition`)."""
+    key = "cost_by_category_discounted_gbp" if discounted else "cost_by_category_gbp"
+    core, with_policy = reference.summary[key], policy.summary[key]
+    own = sum(value for name, value in with_policy.items() if name not in core)
+    avoided = sum(value - with_policy.get(name, 0.0) for name, value in core.items())
+    moved = sum(
+        float(counts.get(name, 0.0))
+        for counts in policy.summary.get("policies", {}).values()
+        for name in MOVED_COUNTS
+    )
+    return {
+        "policy_costs_gbp": own,
+        "core_costs_avoided_gbp": avoided,
+        "claims_avoided": float(reference.summary["claims"] - policy.summary["claims"]),
+        "people_moved": moved,
+    }
 
 
 class NoCrossing(ValueError):
@@ -277,7 +340,8 @@ def break_even(
     policy_scenario.with_overrides({parameter: low})  # fails early, naming a bad path/value
     policy_scenario.with_overrides({parameter: high})
     xtol = xtol if xtol is not None else (high - low) * 1e-3
-    reference = [_metric(run_one(baseline, seed, r), metric) for r in range(replications)]
+    references = [run_one(baseline, seed, r) for r in range(replications)]
+    reference = [_metric(result, metric) for result in references]
     calls = [0]
 
     def difference(x: float, replication: int) -> float:
@@ -288,6 +352,7 @@ def break_even(
         return _metric(run_one(scenario, seed, replication), metric) - reference[replication]
 
     roots: list[float] = []
+    crossed: list[int] = []
     ends = []
     for replication in range(replications):
         at_low, at_high = difference(low, replication), difference(high, replication)
@@ -298,6 +363,8 @@ def break_even(
             roots.append(high)
         elif np.sign(at_low) != np.sign(at_high):
             roots.append(optimize.brentq(difference, low, high, args=(replication,), xtol=xtol))
+        if len(roots) > len(crossed):
+            crossed.append(replication)
     if not roots:
         lows = np.mean([e[0] for e in ends])
         highs = np.mean([e[1] for e in ends])
@@ -308,6 +375,19 @@ def break_even(
             f"{highs:,.4g} at {high:g}); widen the range or check the parameter"
         )
     mean, ci_low, ci_high = mean_ci(roots)
+    discounted = "discounted" in metric
+    parts = [
+        decompose(
+            references[replication],
+            run_one(policy_scenario.with_overrides({parameter: root}), seed, replication),
+            discounted,
+        )
+        for replication, root in zip(crossed, roots, strict=True)
+    ]
+    decomposition = Decomposition(
+        **{name: float(np.mean([p[name] for p in parts])) for name in parts[0]},
+        discounted=discounted,
+    )
     return BreakEven(
         parameter=parameter,
         metric=metric,
@@ -318,6 +398,7 @@ def break_even(
         no_crossing=replications - len(roots),
         low=low,
         high=high,
+        decomposition=decomposition,
     )
 
 
