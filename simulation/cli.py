@@ -30,6 +30,7 @@ from pathlib import Path
 from .core.errors import InputError
 from .core.version import package_version
 from .experiments.comparison import NoCrossing, break_even, compare
+from .experiments.evaluate import WHOLE_LIFE_YEARS
 from .experiments.replications import Replications, run_many, summarise
 from .inputs.scenario import Scenario
 from .outputs.report import comparison_table, replications_table, summary_table
@@ -104,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="processes for replications (results are identical)",
     )
+    run.add_argument(
+        "--whole-life",
+        action="store_true",
+        help="add whole-life costs: follow the people in the system at the end date with no "
+        "more arrivals (about twice the run time; docs/costs.md)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
 
     comp = commands.add_parser(
@@ -117,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--workers", type=_positive_int, default=1, help="processes (results are identical)"
     )
+    comp.add_argument(
+        "--whole-life",
+        action="store_true",
+        help="add whole-life costs: follow the people in the system at the end date with no "
+        "more arrivals (about twice the run time; docs/costs.md)",
+    )
     comp.add_argument("--quiet", action="store_true")
 
     even = commands.add_parser(
@@ -129,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dotted path of the parameter to vary (default: the deterred_share of the one "
         "deterring policy the policy scenario adds)",
     )
-    even.add_argument("--metric", default="total_cost_discounted_gbp")
+    even.add_argument("--metric", default="total_cost_whole_life_discounted_gbp")
     even.add_argument("--low", type=float)
     even.add_argument("--high", type=float)
     even.add_argument("--seed", type=_non_negative_int, default=1)
@@ -306,6 +319,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         replications=args.replications,
         seed=args.seed,
         progress=_progress(args.quiet, "runs"),
+        workers=args.workers,
+        whole_life_years=WHOLE_LIFE_YEARS if args.whole_life else None,
     )
     print(comparison_table(comparison.table))
     if args.out:
@@ -405,6 +420,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         [(scenario, args.seed, r) for r in range(args.replications)],
         args.workers,
         progress=_progress(args.quiet, "replications"),
+        whole_life_years=WHOLE_LIFE_YEARS if args.whole_life else None,
     )
     if args.replications == 1:
         result = results[0]

@@ -84,10 +84,16 @@ class Pipeline:
     """
 
     def __init__(
-        self, scenario: Scenario, streams: RandomStreams, policies: Sequence[Any] = ()
+        self,
+        scenario: Scenario,
+        streams: RandomStreams,
+        policies: Sequence[Any] = (),
+        arrivals_until: float | None = None,
     ) -> None:
         self.scenario = scenario
         self.horizon = float(scenario.horizon_days)
+        # arrivals only until this day (the rest of the run follows the people already there)
+        until = self.horizon if arrivals_until is None else min(arrivals_until, self.horizon)
         self.env = simpy.Environment()
         self.policies = list(policies)
         hooked = {id(p): set(p.hooks()) for p in self.policies}
@@ -105,7 +111,7 @@ class Pipeline:
 
         stock = start_state.build(scenario, streams["initial_state"])
         stream = arrivals.generate(
-            scenario, streams, self.horizon, combined_multiplier if multipliers else None
+            scenario, streams, until, combined_multiplier if multipliers else None
         )
         self.arrivals_by_day = stream.arrivals_by_day
         n_stock = len(stock["u_grant"])
@@ -374,10 +380,13 @@ def run_pipeline(
     streams: RandomStreams,
     policies: Sequence[Any] = (),
     started: float | None = None,
+    arrivals_until: float | None = None,
 ) -> RunRecords:
-    """Build the pipeline on ``streams``, run it, and collect records and policy reports."""
+    """Build the pipeline on ``streams``, run it, and collect records and policy reports
+    (with ``arrivals_until``, nobody arrives after that day: the run follows the people
+    already there to its end)."""
     started = time.perf_counter() if started is None else started
-    pipeline = Pipeline(scenario, streams, policies)
+    pipeline = Pipeline(scenario, streams, policies, arrivals_until)
     pipeline.run()
     events = events_scheduled(pipeline.env)
     records = pipeline.population.finished()

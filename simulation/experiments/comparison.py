@@ -23,7 +23,7 @@ from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 from ..outputs.results import Result
 from ..policies.contract import RENAMED
-from .evaluate import run_one
+from .evaluate import WHOLE_LIFE_YEARS, run_one
 from .replications import mean_ci, run_many
 
 Progress = Callable[[int, int], None]
@@ -102,13 +102,15 @@ def compare(
     seed: int = 1,
     progress: Progress | None = None,
     workers: int | None = 1,
+    whole_life_years: float | None = None,
 ) -> Comparison:
     """Run every scenario ``replications`` times on common random numbers and compare.
 
     The first scenario is the reference. Returns a :class:`Comparison` whose ``table`` has one
     row per (metric, scenario): mean, 95% CI, and the mean paired difference to the reference
     with its 95% CI (zero for the reference itself). ``workers`` runs on that many processes
-    (None: all cores) with results identical to a serial run.
+    (None: all cores) with results identical to a serial run. ``whole_life_years`` adds
+    whole-life costs to every run (docs/costs.md).
     """
     named = _named(scenarios)
     if replications < 2:
@@ -116,7 +118,7 @@ def compare(
             "compare", [("replications", f"must be at least 2 for a CI, got {replications}")]
         )
     tasks = [(s, seed, r) for s in named.values() for r in range(replications)]
-    flat = run_many(tasks, workers, progress=progress)
+    flat = run_many(tasks, workers, progress=progress, whole_life_years=whole_life_years)
     results = {
         name: flat[i * replications : (i + 1) * replications] for i, name in enumerate(named)
     }
@@ -201,6 +203,8 @@ class Decomposition:
     claims_avoided: float
     people_moved: float
     discounted: bool
+    #: with a whole-life metric: how the costs after the end date change (policy - baseline)
+    after_end_change_gbp: float | None = None
 
     @property
     def avoided_per_claim_gbp(self) -> float:
@@ -213,22 +217,34 @@ class Decomposition:
         terms = "discounted" if self.discounted else "constant prices"
         per_claim = self.avoided_per_claim_gbp
         per = "" if math.isnan(per_claim) else f" (£{per_claim:,.0f} per claim avoided)"
+        within = "" if self.after_end_change_gbp is None else " within the run"
+        after = (
+            ""
+            if self.after_end_change_gbp is None
+            else f"; costs after the end date change by £{self.after_end_change_gbp / 1e6:+,.1f}m"
+        )
         return (
             f"At the break-even point ({terms}, means over replications): the policy's own "
-            f"costs £{self.policy_costs_gbp / 1e6:,.1f}m; UK costs avoided "
-            f"£{self.core_costs_avoided_gbp / 1e6:,.1f}m{per}; new claims avoided "
+            f"costs{within} £{self.policy_costs_gbp / 1e6:,.1f}m; UK costs avoided{within} "
+            f"£{self.core_costs_avoided_gbp / 1e6:,.1f}m{per}{after}; new claims avoided "
             f"{self.claims_avoided:,.0f}; people relocated or transferred "
             f"{self.people_moved:,.0f}."
         )
 
 
+#: metrics that need whole-life runs
+WHOLE_LIFE_PREFIX = "total_cost_whole_life"
+
 #: policy summary counts of people a policy moves out of the UK system
 MOVED_COUNTS = ("relocations", "transfers")
 
 
-def decompose(reference: Result, policy: Result, discounted: bool) -> dict[str, float]:
+def decompose(
+    reference: Result, policy: Result, discounted: bool, whole_life: bool = False
+) -> dict[str, float]:
     """The policy's own costs, the core costs it avoids, claims avoided and people moved in
-    one paired replication (see :class:`Decomposition`)."""
+    one paired replication (see :class:`Decomposition`); with ``whole_life``, also the change
+    in the costs after the end date."""
     key = "cost_by_category_discounted_gbp" if discounted else "cost_by_category_gbp"
     core, with_policy = reference.summary[key], policy.summary[key]
     own = sum(value for name, value in with_policy.items() if name not in core)
@@ -238,12 +254,21 @@ def decompose(reference: Result, policy: Result, discounted: bool) -> dict[str, 
         for counts in policy.summary.get("policies", {}).values()
         for name in MOVED_COUNTS
     )
-    return {
+    parts = {
         "policy_costs_gbp": own,
         "core_costs_avoided_gbp": avoided,
         "claims_avoided": float(reference.summary["claims"] - policy.summary["claims"]),
         "people_moved": moved,
     }
+    if whole_life:
+        suffix = "_discounted_gbp" if discounted else "_gbp"
+
+        def after_end(result: Result) -> float:
+            summary = result.summary
+            return summary[f"total_cost_whole_life{suffix}"] - summary[f"total_cost{suffix}"]
+
+        parts["after_end_change_gbp"] = after_end(policy) - after_end(reference)
+    return parts
 
 
 class NoCrossing(ValueError):
@@ -304,7 +329,7 @@ def break_even(
     baseline: Scenario,
     policy_scenario: Scenario,
     parameter: str | None = None,
-    metric: str = "total_cost_discounted_gbp",
+    metric: str = "total_cost_whole_life_discounted_gbp",
     replications: int = 10,
     seed: int = 1,
     low: float | None = None,
@@ -340,7 +365,9 @@ def break_even(
     policy_scenario.with_overrides({parameter: low})  # fails early, naming a bad path/value
     policy_scenario.with_overrides({parameter: high})
     xtol = xtol if xtol is not None else (high - low) * 1e-3
-    references = [run_one(baseline, seed, r) for r in range(replications)]
+    # whole-life metrics need runs that follow people past the end date
+    years = WHOLE_LIFE_YEARS if metric.startswith(WHOLE_LIFE_PREFIX) else None
+    references = [run_one(baseline, seed, r, whole_life_years=years) for r in range(replications)]
     reference = [_metric(result, metric) for result in references]
     calls = [0]
 
@@ -349,7 +376,8 @@ def break_even(
         if progress:
             progress(calls[0], 0)
         scenario = policy_scenario.with_overrides({parameter: float(x)})
-        return _metric(run_one(scenario, seed, replication), metric) - reference[replication]
+        result = run_one(scenario, seed, replication, whole_life_years=years)
+        return _metric(result, metric) - reference[replication]
 
     roots: list[float] = []
     crossed: list[int] = []
@@ -379,8 +407,14 @@ def break_even(
     parts = [
         decompose(
             references[replication],
-            run_one(policy_scenario.with_overrides({parameter: root}), seed, replication),
+            run_one(
+                policy_scenario.with_overrides({parameter: root}),
+                seed,
+                replication,
+                whole_life_years=years,
+            ),
             discounted,
+            whole_life=years is not None,
         )
         for replication, root in zip(crossed, roots, strict=True)
     ]

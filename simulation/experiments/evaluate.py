@@ -12,36 +12,71 @@ from dataclasses import dataclass
 
 from ..engine.pipeline import run_pipeline
 from ..engine.rng import RandomStreams
-from ..inputs.scenario import Scenario
-from ..outputs import results
+from ..inputs.scenario import Scenario, add_years
+from ..outputs import results, whole_life
 from ..outputs.results import Result
 from ..policies.registry import build_runtimes
+
+#: how long a whole-life run follows the people in the system after the end date, years
+WHOLE_LIFE_YEARS = 30.0
 
 
 @dataclass(frozen=True)
 class Point:
-    """What one evaluation runs; ``keep_records`` keeps the per-person records in the result."""
+    """What one evaluation runs; ``keep_records`` keeps the per-person records in the result;
+    ``whole_life_years`` adds whole-life costs, following the people in the system at the end
+    date for that many more years (see :mod:`simulation.outputs.whole_life`)."""
 
     scenario: Scenario
     seed: int
     replication: int = 0
     keep_records: bool = False
+    whole_life_years: float | None = None
 
 
 def evaluate(point: Point) -> Result:
     """Simulate one replication of a scenario and read its results."""
     started = time.perf_counter()
-    streams = RandomStreams(point.seed, point.replication)
-    scenario = point.scenario
+    records = _simulate(point.scenario, point.seed, point.replication, started)
+    after_end = None
+    if point.whole_life_years:
+        after_end = _after_end(
+            point.scenario, point.seed, point.replication, point.whole_life_years
+        )
+    return results.build(records, keep_records=point.keep_records, after_end=after_end)
+
+
+def _simulate(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    started: float | None = None,
+    arrivals_until: float | None = None,
+):
+    streams = RandomStreams(seed, replication)
     policies = build_runtimes(
         scenario, lambda name: streams[f"policy:{name}"], float(scenario.horizon_days)
     )
-    records = run_pipeline(scenario, streams, policies, started)
-    return results.build(records, keep_records=point.keep_records)
+    return run_pipeline(scenario, streams, policies, started, arrivals_until)
+
+
+def _after_end(
+    scenario: Scenario, seed: int, replication: int, years: float
+) -> tuple[float, float]:
+    """The run again on the same streams, continued ``years`` past its end date with nobody
+    arriving after it: the costs of the days after the end date."""
+    end_day = scenario.horizon_days
+    longer = scenario.with_overrides({"end_date": add_years(scenario.end_date, years)})
+    tail = _simulate(longer, seed, replication, arrivals_until=float(end_day))
+    return whole_life.tail_costs(tail, end_day)
 
 
 def run_one(
-    scenario: Scenario, seed: int, replication: int = 0, keep_records: bool = False
+    scenario: Scenario,
+    seed: int,
+    replication: int = 0,
+    keep_records: bool = False,
+    whole_life_years: float | None = None,
 ) -> Result:
     """:func:`evaluate` of one point, for calls by hand."""
-    return evaluate(Point(scenario, seed, replication, keep_records))
+    return evaluate(Point(scenario, seed, replication, keep_records, whole_life_years))

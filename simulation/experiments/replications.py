@@ -145,10 +145,11 @@ def run_many(
     workers: int | None = 1,
     keep_records: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    whole_life_years: float | None = None,
 ) -> list[Result]:
     """Results of (scenario, seed, replication) tasks, in order, on ``workers`` processes
     (None: all cores). Each result is the same whichever process made it."""
-    points = [Point(s, seed, r, keep_records) for s, seed, r in tasks]
+    points = [Point(s, seed, r, keep_records, whole_life_years) for s, seed, r in tasks]
     return map_ordered(evaluate, points, workers, progress)
 
 
@@ -165,24 +166,30 @@ def run(
     keep_records: bool = False,
     workers: int | None = 1,
     progress: Callable[[int, int], None] | None = None,
+    whole_life_years: float | None = None,
 ) -> Result | Replications:
     """Run a scenario.
 
     ``run(scenario, seed=1)`` returns one :class:`Result`; with ``replications=N`` it returns
     :class:`Replications`: N results and a summary of means with 95% confidence intervals.
     ``workers`` runs replications on that many processes (None: all cores); the results are
-    bit-identical to a serial run.
+    bit-identical to a serial run. ``whole_life_years`` adds whole-life costs (the people in
+    the system at the end followed for that many more years; docs/costs.md).
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("run() needs a Scenario; load one with Scenario.from_yaml(path)")
     if seed < 0:
         raise InputError("run", [("seed", f"must be a non-negative integer, got {seed}")])
     if replications is None:
-        return run_one(scenario, seed, 0, keep_records)
+        return run_one(scenario, seed, 0, keep_records, whole_life_years)
     if replications < 1:
         raise InputError("run", [("replications", f"must be at least 1, got {replications}")])
     runs = run_many(
-        [(scenario, seed, r) for r in range(replications)], workers, keep_records, progress
+        [(scenario, seed, r) for r in range(replications)],
+        workers,
+        keep_records,
+        progress,
+        whole_life_years,
     )
     manifest = dict(runs[0].manifest)
     manifest.pop("replication", None)

@@ -85,6 +85,7 @@ class Outcome:
     section: str | None = None
     label: str | None = None
     headline: bool = False
+    optional: bool = False  # computed only when asked for (whole-life costs)
 
     @property
     def is_pattern(self) -> bool:
@@ -233,6 +234,25 @@ OUTCOMES: tuple[Outcome, ...] = (
         section=COST,
         label="total, discounted",
         headline=True,
+    ),
+    Outcome(
+        "total_cost_whole_life_gbp",
+        "gbp",
+        "All spending within the run plus what the people in the system at its end will still "
+        "cost until they leave (the run continued with no arrivals; docs/costs.md), "
+        "undiscounted. Only in runs made with whole-life costs (break-even's default).",
+        section=COST,
+        label="total, whole life",
+        optional=True,
+    ),
+    Outcome(
+        "total_cost_whole_life_discounted_gbp",
+        "gbp",
+        "The whole-life total, discounted to the start date at the scenario's rate. Only in "
+        "runs made with whole-life costs (break-even's default).",
+        section=COST,
+        label="total, whole life, discounted",
+        optional=True,
     ),
     Outcome(
         "cost_by_category_gbp.<category>",

@@ -169,7 +169,9 @@ def assemble(values: dict[str, Any], families: dict[str, dict[str, Any]]) -> dic
             summary[outcome.name] = values[outcome.name]
         elif outcome.root in families and outcome.root not in summary:
             summary[outcome.root] = families[outcome.root]
-    missing = [o.name for o in OUTCOMES if not o.is_pattern and o.name not in values]
+    missing = [
+        o.name for o in OUTCOMES if not o.is_pattern and not o.optional and o.name not in values
+    ]
     undeclared = sorted(set(values) - set(summary)) + sorted(set(families) - set(summary))
     if missing or undeclared:
         raise RuntimeError(
@@ -183,8 +185,13 @@ def _count_by(times: np.ndarray, horizon: float) -> int:
     return int(np.count_nonzero(times <= horizon))
 
 
-def build(run: RunRecords, keep_records: bool = False) -> Result:
-    """Series, summary and manifest of one replication."""
+def build(
+    run: RunRecords,
+    keep_records: bool = False,
+    after_end: tuple[float, float] | None = None,
+) -> Result:
+    """Series, summary and manifest of one replication; with ``after_end``, the nominal and
+    discounted costs after the end date (:mod:`.whole_life`), whole-life totals too."""
     scenario = run.scenario
     days = int(round(run.horizon))
     records = run.records
@@ -244,6 +251,15 @@ def build(run: RunRecords, keep_records: bool = False) -> Result:
     values: dict[str, Any] = {
         "total_cost_gbp": float(sum(by_category.values())),
         "total_cost_discounted_gbp": float(sum(discounted.values())),
+        **(
+            {
+                "total_cost_whole_life_gbp": float(sum(by_category.values())) + after_end[0],
+                "total_cost_whole_life_discounted_gbp": float(sum(discounted.values()))
+                + after_end[1],
+            }
+            if after_end is not None
+            else {}
+        ),
         "peak_hotel_population": float(hotel.max()),
         "final_hotel_population": float(hotel[-1]),
         "final_supported_population": float(series["supported_total"][-1]),

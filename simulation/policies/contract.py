@@ -191,8 +191,10 @@ class PolicyOutput:
     ``summary`` counts in the run's summary, and ``costs`` daily GBP arrays (length: the run's
     days) added to the cost ledger by category. A policy whose spending replaces a core cost
     credits that category with a negative amount (the incentive payments of voluntary return
-    replace the baseline's average cost of a voluntary return). ``details`` holds any other
-    arrays worth inspecting (kept with the records, read by nothing else).
+    replace the baseline's average cost of a voluntary return). ``fixed_costs`` gives, by
+    category, the part of ``costs`` that is fixed: dated payments and running costs paid
+    whatever happens to people (whole-life costs leave it out after the horizon). ``details``
+    holds any other arrays worth inspecting (kept with the records, read by nothing else).
     """
 
     stays: dict[str, Stay] = field(default_factory=dict)
@@ -200,6 +202,7 @@ class PolicyOutput:
     summary: dict[str, float] = field(default_factory=dict)
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     details: dict[str, np.ndarray] = field(default_factory=dict)
+    fixed_costs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Policy:

@@ -503,6 +503,7 @@ class Offshore(Policy):
                 "removed_from_there": int((done & (removed <= horizon)).sum()),
             },
             costs=self._costs(arrived, relocated, left, moved, back[came_back]),
+            fixed_costs={"offshore_payments": self._fixed_payments(relocated)},
         )
 
     def _paths(self, n: int) -> dict[str, np.ndarray]:
@@ -516,6 +517,20 @@ class Offshore(Policy):
             back[index] = when  # the clock's time of the event (the new record's claim)
         assert len(back) == n
         return paths
+
+    def _fixed_payments(self, relocated: np.ndarray) -> np.ndarray:
+        """Daily payments that do not follow people: the lump sums on their dates (none after
+        a halt) and the payment when relocations reach the threshold."""
+        config, days = self.config, self.days
+        payments = payments_on_dates(
+            config.fixed_payments, self.scenario.start_date, days, self.halt_time
+        )
+        threshold = config.threshold_relocations
+        if 0 < threshold <= len(relocated):
+            when = np.sort(relocated)[threshold - 1]
+            if when < days:
+                payments[int(when)] += config.threshold_payment_gbp
+        return payments
 
     def _costs(
         self,
@@ -531,20 +546,13 @@ class Offshore(Policy):
         departure payment goes to people who move on (``moved``); ``back`` are the flights
         back to the UK."""
         config, days = self.config, self.days
-        payments = payments_on_dates(
-            config.fixed_payments, self.scenario.start_date, days, self.halt_time
-        )
+        payments = self._fixed_payments(relocated)
         payments += timeline.per_day(relocated, days) * config.payment_per_relocation_gbp
         years = config.processing_years * DAYS_PER_YEAR
         paying_until = np.minimum(relocated + years, left)
         daily = config.processing_payment_per_person_gbp / years
         payments += timeline.stock(relocated, paying_until, days)[1:] * daily
         payments += timeline.per_day(moved, days) * config.departure_payment_gbp
-        threshold = config.threshold_relocations
-        if 0 < threshold <= len(relocated):
-            when = np.sort(relocated)[threshold - 1]
-            if when < days:
-                payments[int(when)] += config.threshold_payment_gbp
         detained = timeline.stock(arrived, relocated, days)[1:]
         flights = timeline.per_day(relocated, days) * config.flight_cost_per_person_gbp
         if config.bring_back_cost_per_person_gbp > 0:

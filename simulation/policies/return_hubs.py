@@ -368,6 +368,7 @@ class ReturnHubs(Policy):
                 "halt_day": float(self.halt_time) if self.halt_time <= horizon else float("nan"),
             },
             costs=self._costs(entered[arrived & ~turned], left[arrived & ~turned], ended(ONWARD)),
+            fixed_costs={"hub_operation": self._fixed_operation()},
             details={
                 "turned_back_begun": begun[turned],
                 "turned_back": turned_back,
@@ -379,6 +380,16 @@ class ReturnHubs(Policy):
         """Transfers still under way at the end of the run: not arrived (start inf)."""
         return [_Stay(person, begun, np.inf) for person, begun in self.begun.items()]
 
+    def _fixed_operation(self) -> np.ndarray:
+        """The hubs' daily running cost paid whoever is there, and the set-up cost."""
+        config, days = self.config, self.days
+        running = np.arange(days) >= self.start_time
+        fixed = running * config.annual_fixed_cost_gbp / DAYS_PER_YEAR
+        start_day = int(np.ceil(self.start_time))
+        if 0 <= start_day < days:
+            fixed[start_day] += config.setup_cost_gbp
+        return fixed
+
     def _costs(
         self, entered: np.ndarray, left: np.ndarray, onward: np.ndarray
     ) -> dict[str, np.ndarray]:
@@ -386,12 +397,8 @@ class ReturnHubs(Policy):
         removals."""
         config, days = self.config, self.days
         in_hub = timeline.stock(entered, left, days)[1:]
-        running = np.arange(days) >= self.start_time
         operation = in_hub * config.cost_per_person_day_gbp
-        operation += running * config.annual_fixed_cost_gbp / DAYS_PER_YEAR
-        start_day = int(np.ceil(self.start_time))
-        if 0 <= start_day < days:
-            operation[start_day] += config.setup_cost_gbp
+        operation += self._fixed_operation()
         return {
             "hub_operation": operation,
             "hub_transfers": timeline.per_day(entered, days) * config.transfer_cost_per_person_gbp,
