@@ -25,7 +25,11 @@ from simulation.inputs import paths, published
 from simulation.validation.targets import load_targets
 
 SCENARIOS = sorted(
-    [*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "scenarios" / "history").glob("*.yaml")]
+    [
+        *(ROOT / "scenarios").glob("*.yaml"),
+        *(ROOT / "scenarios" / "history").glob("*.yaml"),
+        *(ROOT / "scenarios" / "appraisal").glob("*.yaml"),
+    ]
 )
 TARGET_FILES = sorted((ROOT / "scenarios" / "validation").glob("targets*.yaml"))
 MARKDOWN = ROOT / "simulation" / "data" / "uk_asylum_figures.md"
