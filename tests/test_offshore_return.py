@@ -459,3 +459,8 @@ def test_people_who_leave_the_third_country_come_back_at_the_re_entry_share():
     quiet, _ = offshore_run(years=1, scenario_changes={"after_refusal": off}, **config)
     parents = quiet.records["parent"][quiet.records["origin"] == Origin.REENTRY]
     assert not np.any(quiet.records["dec_outcome"][parents] == DecisionOutcome.DIVERTED)
+
+
+def test_a_halt_date_before_the_start_is_refused_by_name():
+    with pytest.raises(ScenarioError, match=r"halt_date: must be on or after start_date"):
+        tiny(policies={"offshore": dict(OFFSHORE, halt_date="2025-12-01")})

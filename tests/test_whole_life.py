@@ -8,6 +8,8 @@ import pytest
 from conftest import tiny
 from test_deterrence import DETERRING
 
+from simulation import run
+from simulation.core.errors import InputError
 from simulation.engine import accommodation
 from simulation.experiments.comparison import break_even
 from simulation.experiments.evaluate import _simulate, run_one
@@ -105,3 +107,9 @@ def test_a_policy_s_fixed_payments_after_the_end_date_are_not_charged_to_anyone(
     in_run = without.summary["cost_by_category_gbp"]["offshore_payments"]
     tail = without.summary["total_cost_whole_life_gbp"] - without.summary["total_cost_gbp"]
     assert in_run > 0 and tail > 0
+
+
+@pytest.mark.parametrize("years", [0, -5, float("inf"), "30"])
+def test_a_whole_life_period_that_is_not_positive_is_refused_by_name(years):
+    with pytest.raises(InputError, match="whole_life_years: must be a positive number"):
+        run(tiny(), seed=1, whole_life_years=years)

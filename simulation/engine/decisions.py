@@ -58,6 +58,14 @@ class FastTrackRule:
             hit &= np.isin(route, list(self.routes))
         return hit
 
+    def matches_one(self, group: int, route: int, t_claim: float) -> bool:
+        """:meth:`matches` for one claim."""
+        return (
+            self.start <= t_claim < self.end
+            and (self.groups is None or group in self.groups)
+            and (self.routes is None or route in self.routes)
+        )
+
 
 #: hook(person, now) -> True if a policy takes the person out of the UK system on arrival
 DivertOne = Callable[[int, float], bool]
@@ -173,10 +181,11 @@ class DecisionStage:
 
     def fast_track_rule(self, person: int) -> FastTrackRule | None:
         """The fast-track rule ``person``'s claim falls under, if any."""
-        if not self.fast_track:
-            return None
-        number = int(self._rule_index(np.array([person]), self.t_claim)[0])
-        return self.fast_track[number] if number >= 0 else None
+        group, route, t_claim = self.group[person], self.route[person], self.t_claim[person]
+        for rule in self.fast_track:  # the first rule it matches
+            if rule.matches_one(group, route, t_claim):
+                return rule
+        return None
 
     def book_ahead(self, change_times: list[float]) -> None:
         """With one first-come-first-served queue, idle caseworkers book known claims."""

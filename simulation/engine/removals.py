@@ -130,15 +130,14 @@ class RemovalStage:
     def tier(self, person: int) -> int:
         if self.tier_of is None:
             return 0
-        if self.dated is not None:
-            return int(
-                self._tiers(
-                    np.array([self.group[person]]),
-                    np.array([self.route[person]]),
-                    np.array([self.household[person]]),
-                    np.array([self.first_claim(person)]),
-                )[0]
-            )
+        if self.dated is not None:  # one person at a time, as _tiers does for many
+            members, since = self.dated
+            kind = (self.group[person], self.route[person], self.household[person])
+            claimed = self.first_claim(person)
+            for c in range(len(since)):
+                if members[(c, *kind)] and (since[c] == -INF or claimed >= since[c]):
+                    return c
+            return len(since)
         return self.tier_of[self.group[person]][self.route[person]][self.household[person]]
 
     def first_claim(self, person: int) -> float:

@@ -23,7 +23,7 @@ from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 from ..outputs.results import Result
 from ..policies.contract import RENAMED
-from .evaluate import WHOLE_LIFE_YEARS, run_one
+from .evaluate import WHOLE_LIFE_YEARS, check_whole_life_years, run_one
 from .replications import mean_ci, run_many
 
 Progress = Callable[[int, int], None]
@@ -113,6 +113,7 @@ def compare(
     whole-life costs to every run (docs/costs.md).
     """
     named = _named(scenarios)
+    check_whole_life_years(whole_life_years, "compare")
     if replications < 2:
         raise InputError(
             "compare", [("replications", f"must be at least 2 for a CI, got {replications}")]

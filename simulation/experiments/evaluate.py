@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..core.errors import InputError
 from ..engine.pipeline import run_pipeline
 from ..engine.rng import RandomStreams
 from ..inputs.scenario import Scenario, add_years
@@ -71,6 +72,14 @@ def _after_end(
     return whole_life.tail_costs(tail, end_day)
 
 
+def check_whole_life_years(years: float | None, origin: str) -> None:
+    """Refuse a whole-life period that is not a positive number of years, before any run."""
+    if years is not None and not (isinstance(years, int | float) and 0 < years < float("inf")):
+        raise InputError(
+            origin, [("whole_life_years", f"must be a positive number of years, got {years!r}")]
+        )
+
+
 def run_one(
     scenario: Scenario,
     seed: int,
@@ -79,4 +88,5 @@ def run_one(
     whole_life_years: float | None = None,
 ) -> Result:
     """:func:`evaluate` of one point, for calls by hand."""
+    check_whole_life_years(whole_life_years, "run")
     return evaluate(Point(scenario, seed, replication, keep_records, whole_life_years))

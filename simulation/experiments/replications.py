@@ -18,7 +18,7 @@ from ..core.errors import InputError
 from ..inputs.scenario import Scenario
 from ..outputs.cohorts import checked_window
 from ..outputs.results import Result
-from .evaluate import Point, evaluate, run_one
+from .evaluate import Point, check_whole_life_years, evaluate, run_one
 from .executors import map_ordered
 
 CONFIDENCE = 0.95
@@ -180,6 +180,7 @@ def run(
         raise TypeError("run() needs a Scenario; load one with Scenario.from_yaml(path)")
     if seed < 0:
         raise InputError("run", [("seed", f"must be a non-negative integer, got {seed}")])
+    check_whole_life_years(whole_life_years, "run")
     if replications is None:
         return run_one(scenario, seed, 0, keep_records, whole_life_years)
     if replications < 1:

@@ -191,7 +191,16 @@ class OffshoreConfig(PolicyConfig):
     _renamed = model_validator(mode="before")(reject_renamed)
 
     def problems_with(self, scenario: Any) -> list[Problem]:
-        """Decision-stage fields need ``decision_mean_days`` and fit together."""
+        """A known halt falls after the start; decision-stage fields need
+        ``decision_mean_days`` and fit together."""
+        if self.halt_date is not None and self.halt_date < self.start_date:
+            return [
+                (
+                    "halt_date",
+                    f"must be on or after start_date ({self.start_date.isoformat()}), "
+                    f"got {self.halt_date.isoformat()}",
+                )
+            ]
         if self.decision_mean_days is None:
             given = [
                 name
