@@ -39,3 +39,23 @@ def per_day(times: np.ndarray, days: int) -> np.ndarray:
     keep = np.isfinite(times) & (times >= 0) & (times < days)
     index = np.floor(times[keep]).astype(np.int64)
     return np.bincount(index, minlength=days)[:days].astype(float)
+
+
+def nights(start: np.ndarray, end: np.ndarray, days: int) -> np.ndarray:
+    """For each interval [start, end), the midnights t = 1..days it covers: the nights of
+    days 0..days-1 a person in it is counted for (as ``stock(start, end, days)[1:]`` counts
+    them). NaN starts are intervals that never began (no nights)."""
+    start = np.asarray(start, dtype=float)
+    end = np.asarray(end, dtype=float)
+    began = np.isfinite(start)
+    first = np.ones(len(start))
+    first[began] = np.maximum(np.ceil(np.maximum(start[began], 0.0)), 1.0)
+    last = np.minimum(np.ceil(np.maximum(np.nan_to_num(end, nan=np.inf), 0.0)) - 1.0, days)
+    return np.where(began, np.maximum(last - first + 1.0, 0.0), 0.0)
+
+
+def in_days(times: np.ndarray, days: int) -> np.ndarray:
+    """Which events fall in days 0..days-1 (the events ``per_day`` counts)."""
+    times = np.asarray(times, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(times) & (times >= 0) & (times < days)

@@ -63,13 +63,13 @@ def _simulate(
 
 def _after_end(
     scenario: Scenario, seed: int, replication: int, years: float
-) -> tuple[float, float]:
+) -> whole_life.AfterEnd:
     """The run again on the same streams, continued ``years`` past its end date with nobody
-    arriving after it: the costs of the days after the end date."""
+    arriving after it: the costs of the days after the end date, and of each claim."""
     end_day = scenario.horizon_days
     longer = scenario.with_overrides({"end_date": add_years(scenario.end_date, years)})
     tail = _simulate(longer, seed, replication, arrivals_until=float(end_day))
-    return whole_life.tail_costs(tail, end_day)
+    return whole_life.after_end(tail, end_day)
 
 
 def check_whole_life_years(years: float | None, origin: str) -> None:

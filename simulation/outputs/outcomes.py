@@ -35,15 +35,16 @@ UNITS: dict[str, str] = {
 PERCENTILES = (10, 50, 90)
 
 #: Headings of the printed report's sections, in the order they are printed.
-COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES = (
+COST, CLAIM_COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES = (
     "Cost (constant prices)",
+    "Whole-life cost of a claim made in the run (by route and outcome)",
     "Backlog at the end date",
     "Hotels",
     "Outcomes over the run",
     "Waiting (claims made in the run)",
     "Policies",
 )
-SECTIONS = (COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES)
+SECTIONS = (COST, CLAIM_COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES)
 
 _PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 
@@ -268,6 +269,28 @@ OUTCOMES: tuple[Outcome, ...] = (
         "gbp",
         "Spending within the run in one cost category, discounted to the start date.",
         aggregation=MEAN_T95_ABSENT_ZERO,
+    ),
+    Outcome(
+        "whole_life_cost_per_claim_gbp.<route>.<outcome>",
+        "gbp",
+        "Mean whole-life cost of a new claim made in the run, undiscounted: every pound the "
+        "person's records are charged until they leave or the follow-up ends (support, "
+        "accommodation, decision and appeal per case, removal or return, a policy's costs "
+        "that follow people; docs/costs.md), by route (or all) and by where the person "
+        "stands at the end of the follow-up: granted, left_uk, withdrawn, absconded, "
+        "unresolved (or all). Only in runs made with whole-life costs; n/a over replications "
+        "if one had no such claim.",
+        section=CLAIM_COST,
+        label="{route}, {outcome}",
+        optional=True,
+    ),
+    Outcome(
+        "whole_life_claims.<route>.<outcome>",
+        "people",
+        "Number of new claims made in the run behind each whole-life cost of a claim, by "
+        "route and outcome at the end of the follow-up. Only in runs made with whole-life "
+        "costs.",
+        optional=True,
     ),
     _people(
         "peak_hotel_population",

@@ -28,6 +28,7 @@ from ..engine import accommodation
 from ..engine.pipeline import RunRecords
 from . import costs
 from .outcomes import OUTCOMES, PERCENTILES
+from .whole_life import AfterEnd
 
 
 @dataclass
@@ -188,10 +189,10 @@ def _count_by(times: np.ndarray, horizon: float) -> int:
 def build(
     run: RunRecords,
     keep_records: bool = False,
-    after_end: tuple[float, float] | None = None,
+    after_end: AfterEnd | None = None,
 ) -> Result:
-    """Series, summary and manifest of one replication; with ``after_end``, the nominal and
-    discounted costs after the end date (:mod:`.whole_life`), whole-life totals too."""
+    """Series, summary and manifest of one replication; with ``after_end`` (what a
+    whole-life run adds, :mod:`.whole_life`), whole-life totals and the cost of a claim."""
     scenario = run.scenario
     days = int(round(run.horizon))
     records = run.records
@@ -253,9 +254,10 @@ def build(
         "total_cost_discounted_gbp": float(sum(discounted.values())),
         **(
             {
-                "total_cost_whole_life_gbp": float(sum(by_category.values())) + after_end[0],
+                "total_cost_whole_life_gbp": float(sum(by_category.values()))
+                + after_end.nominal_gbp,
                 "total_cost_whole_life_discounted_gbp": float(sum(discounted.values()))
-                + after_end[1],
+                + after_end.discounted_gbp,
             }
             if after_end is not None
             else {}
@@ -279,6 +281,8 @@ def build(
     }
     if policy_summaries:
         families["policies"] = policy_summaries
+    if after_end is not None:
+        families.update(after_end.families)
     summary = assemble(values, families)
 
     frame = pd.DataFrame(

@@ -14,15 +14,37 @@ anyone in the system), removals and returns, and the policies' costs that follow
 (payments per person, stays in a hub or a third country). A policy's fixed costs (dated
 payments, running costs: ``PolicyOutput.fixed_costs``) are left out after the end date. The
 discounted form discounts the tail to the run's start date like every other cost.
+
+The same continued run gives the whole-life cost of a claim by route and outcome
+(:mod:`.claim_costs`), reported beside the totals.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..engine import accommodation
 from ..engine.pipeline import RunRecords
-from . import costs
+from . import claim_costs, costs
+
+
+@dataclass(frozen=True)
+class AfterEnd:
+    """What a whole-life run adds to a run's results: the nominal and discounted costs of the
+    days after the end date, and the summary families of the cost of a claim."""
+
+    nominal_gbp: float
+    discounted_gbp: float
+    families: dict[str, dict] = field(default_factory=dict)
+
+
+def after_end(tail: RunRecords, end_day: int) -> AfterEnd:
+    """Everything a whole-life run adds (see the module docstring)."""
+    nominal, discounted = tail_costs(tail, end_day)
+    table = claim_costs.claim_costs(tail, float(end_day))
+    return AfterEnd(nominal, discounted, claim_costs.summary_families(table))
 
 
 def tail_costs(tail: RunRecords, end_day: int) -> tuple[float, float]:

@@ -58,6 +58,7 @@ import numpy as np
 from pydantic import Field
 from pydantic_core import PydanticCustomError
 
+from ..core import timeline
 from ..core.units import DAYS_PER_YEAR
 from ..inputs.policy_config import Payment, PolicyConfig
 
@@ -183,6 +184,39 @@ class Stay:
         return self.start if self.since is None else self.since
 
 
+@dataclass(frozen=True)
+class Charges:
+    """Costs that follow people: ``gbp[i]`` charged to record ``records[i]`` within the run
+    (a record may appear more than once; a credit is negative)."""
+
+    records: np.ndarray
+    gbp: np.ndarray
+
+    @classmethod
+    def join(cls, *parts: Charges) -> Charges:
+        return cls(
+            np.concatenate([np.asarray(p.records, dtype=np.int64) for p in parts]),
+            np.concatenate([np.asarray(p.gbp, dtype=float) for p in parts]),
+        )
+
+
+def event_charges(records: np.ndarray, times: np.ndarray, gbp: float, days: int) -> Charges:
+    """``gbp`` for each record whose event falls within the run (as ``timeline.per_day``
+    counts it)."""
+    keep = timeline.in_days(times, days)
+    return Charges(np.asarray(records, dtype=np.int64)[keep], np.full(int(keep.sum()), gbp))
+
+
+def stay_charges(
+    records: np.ndarray, start: np.ndarray, end: np.ndarray, gbp_per_night: float, days: int
+) -> Charges:
+    """``gbp_per_night`` for each night within the run of each stay [start, end) (as
+    ``timeline.stock(start, end, days)[1:]`` counts them)."""
+    return Charges(
+        np.asarray(records, dtype=np.int64), timeline.nights(start, end, days) * gbp_per_night
+    )
+
+
 @dataclass
 class PolicyOutput:
     """What a policy reports after a run, as plain data.
@@ -203,6 +237,7 @@ class PolicyOutput:
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     details: dict[str, np.ndarray] = field(default_factory=dict)
     fixed_costs: dict[str, np.ndarray] = field(default_factory=dict)
+    charges: dict[str, Charges] = field(default_factory=dict)
 
 
 class Policy:
@@ -318,6 +353,7 @@ def payments_on_dates(
 
 __all__ = [
     "HOOKS",
+    "Charges",
     "Engine",
     "Payment",
     "Policy",
@@ -327,7 +363,9 @@ __all__ = [
     "Stay",
     "court_halt",
     "deterred_share_field",
+    "event_charges",
     "payments_on_dates",
     "reject_renamed",
     "policy_year",
+    "stay_charges",
 ]

@@ -64,6 +64,7 @@ from ..core.errors import Problem
 from ..core.units import DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, Household, Route
 from .contract import (
+    Charges,
     Payment,
     Policy,
     PolicyConfig,
@@ -71,9 +72,11 @@ from .contract import (
     Stay,
     court_halt,
     deterred_share_field,
+    event_charges,
     payments_on_dates,
     policy_year,
     reject_renamed,
+    stay_charges,
 )
 
 
@@ -513,6 +516,7 @@ class Offshore(Policy):
             },
             costs=self._costs(arrived, relocated, left, moved, back[came_back]),
             fixed_costs={"offshore_payments": self._fixed_payments(relocated)},
+            charges=self._charges(people, arrived, relocated, left, moved, back),
         )
 
     def _paths(self, n: int) -> dict[str, np.ndarray]:
@@ -570,6 +574,35 @@ class Offshore(Policy):
             "offshore_payments": payments,
             "offshore_flights": flights,
             "offshore_detention": detained * config.detention_cost_per_day_gbp,
+        }
+
+    def _charges(
+        self,
+        people: np.ndarray,
+        arrived: np.ndarray,
+        relocated: np.ndarray,
+        left: np.ndarray,
+        moved: np.ndarray,
+        back: np.ndarray,
+    ) -> dict[str, Charges]:
+        """The costs of :meth:`_costs` that follow people, charged to each diverted record."""
+        config, days = self.config, self.days
+        years = config.processing_years * DAYS_PER_YEAR
+        paying_until = np.minimum(relocated + years, left)
+        daily = config.processing_payment_per_person_gbp / years
+        return {
+            "offshore_payments": Charges.join(
+                event_charges(people, relocated, config.payment_per_relocation_gbp, days),
+                stay_charges(people, relocated, paying_until, daily, days),
+                event_charges(people, moved, config.departure_payment_gbp, days),
+            ),
+            "offshore_flights": Charges.join(
+                event_charges(people, relocated, config.flight_cost_per_person_gbp, days),
+                event_charges(people, back, config.bring_back_cost_per_person_gbp, days),
+            ),
+            "offshore_detention": stay_charges(
+                people, arrived, relocated, config.detention_cost_per_day_gbp, days
+            ),
         }
 
 

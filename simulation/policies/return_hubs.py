@@ -48,13 +48,16 @@ from ..core.schedules import NonNegativeSchedule
 from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, Household, Route
 from .contract import (
+    Charges,
     Policy,
     PolicyConfig,
     PolicyOutput,
     Stay,
     court_halt,
     deterred_share_field,
+    event_charges,
     reject_renamed,
+    stay_charges,
 )
 
 _POLICY_RETURN = int(Origin.POLICY_RETURN)
@@ -369,6 +372,12 @@ class ReturnHubs(Policy):
             },
             costs=self._costs(entered[arrived & ~turned], left[arrived & ~turned], ended(ONWARD)),
             fixed_costs={"hub_operation": self._fixed_operation()},
+            charges=self._charges(
+                people[arrived & ~turned],
+                entered[arrived & ~turned],
+                left[arrived & ~turned],
+                how[arrived & ~turned],
+            ),
             details={
                 "turned_back_begun": begun[turned],
                 "turned_back": turned_back,
@@ -404,6 +413,25 @@ class ReturnHubs(Policy):
             "hub_transfers": timeline.per_day(entered, days) * config.transfer_cost_per_person_gbp,
             "hub_onward_removals": timeline.per_day(onward, days)
             * config.onward_removal_cost_per_person_gbp,
+        }
+
+    def _charges(
+        self, people: np.ndarray, entered: np.ndarray, left: np.ndarray, how: np.ndarray
+    ) -> dict[str, Charges]:
+        """The costs of :meth:`_costs` that follow people, charged to each record that
+        reached a hub (``entered``, ``left`` and ``how`` of those stays only)."""
+        config, days = self.config, self.days
+        onward = np.where(how == ONWARD, left, np.nan)
+        return {
+            "hub_operation": stay_charges(
+                people, entered, left, config.cost_per_person_day_gbp, days
+            ),
+            "hub_transfers": event_charges(
+                people, entered, config.transfer_cost_per_person_gbp, days
+            ),
+            "hub_onward_removals": event_charges(
+                people, onward, config.onward_removal_cost_per_person_gbp, days
+            ),
         }
 
 

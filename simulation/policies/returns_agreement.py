@@ -48,7 +48,14 @@ from ..core import schedules, timeline
 from ..core.errors import Problem
 from ..core.records import ExitOutcome
 from ..core.vocabulary import ROUTE_CODES, ROUTES, Route
-from .contract import Policy, PolicyConfig, PolicyOutput, deterred_share_field, reject_renamed
+from .contract import (
+    Policy,
+    PolicyConfig,
+    PolicyOutput,
+    deterred_share_field,
+    event_charges,
+    reject_renamed,
+)
 
 if TYPE_CHECKING:
     from ..inputs.scenario import Scenario
@@ -253,10 +260,13 @@ class ReturnsAgreement(Policy):
         made_first = [first for first, yes in self.decided.items() if yes]
         unlocked = removed & np.isin(first_records(records["parent"]), made_first)
         removals = records["t_exit"][removed]
-        costs = {}
+        costs, charges = {}, {}
         if self.config.cost_per_removal_gbp > 0:
             per_day = timeline.per_day(removals, self.days)
             costs["returns_agreement"] = per_day * self.config.cost_per_removal_gbp
+            charges["returns_agreement"] = event_charges(
+                np.flatnonzero(removed), removals, self.config.cost_per_removal_gbp, self.days
+            )
         return PolicyOutput(
             events={
                 "made_returnable_by_agreement": made_at,
@@ -270,6 +280,7 @@ class ReturnsAgreement(Policy):
                 "removals_unlocked": int(unlocked.sum()),
             },
             costs=costs,
+            charges=charges,
             details={"made_returnable": made},
         )
 

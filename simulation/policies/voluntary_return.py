@@ -29,7 +29,7 @@ from pydantic import Field
 from ..core import timeline
 from ..core.records import DecisionOutcome, ExitOutcome
 from ..core.units import DAYS_PER_YEAR
-from .contract import Policy, PolicyConfig, PolicyOutput
+from .contract import Charges, Policy, PolicyConfig, PolicyOutput, event_charges
 
 
 class VoluntaryReturnConfig(PolicyConfig):
@@ -99,10 +99,10 @@ class VoluntaryReturn(Policy):
             records["t_dec_end"][people] == planned
         )
         before = planned[kept]
-        after_refusal = records["t_exit"][
-            (records["exit_outcome"] == ExitOutcome.VOLUNTARY)
-            & (records["t_exit"] >= self.start_time)
-        ]
+        returned = (records["exit_outcome"] == ExitOutcome.VOLUNTARY) & (
+            records["t_exit"] >= self.start_time
+        )
+        after_refusal = records["t_exit"][returned]
         return PolicyOutput(
             events={
                 "incentivised_returns_after_refusal": after_refusal,
@@ -114,6 +114,7 @@ class VoluntaryReturn(Policy):
                 "departure_rate_multiplier": float(self.multiplier),
             },
             costs=self._costs(after_refusal, before),
+            charges=self._charges(np.flatnonzero(returned), after_refusal, people[kept], before),
         )
 
     def _costs(self, after: np.ndarray, before: np.ndarray) -> dict[str, np.ndarray]:
@@ -130,6 +131,25 @@ class VoluntaryReturn(Policy):
         return {
             "voluntary_return": -(after * self.scenario.costs.voluntary_return_cost_per_person_gbp),
             "voluntary_return_incentive": (after + before) * per_return,
+        }
+
+    def _charges(
+        self, returned: np.ndarray, after: np.ndarray, withdrew: np.ndarray, before: np.ndarray
+    ) -> dict[str, Charges]:
+        """The costs of :meth:`_costs`, charged to the records that left under the policy."""
+        config, days = self.config, self.days
+        per_return = (
+            config.payment_gbp
+            + config.flight_cost_per_person_gbp
+            + config.administration_cost_per_person_gbp
+        )
+        credit = -self.scenario.costs.voluntary_return_cost_per_person_gbp
+        return {
+            "voluntary_return": event_charges(returned, after, credit, days),
+            "voluntary_return_incentive": Charges.join(
+                event_charges(returned, after, per_return, days),
+                event_charges(withdrew, before, per_return, days),
+            ),
         }
 
 
