@@ -25,7 +25,7 @@ from ..core.records import ExitOutcome, Origin
 from ..core.units import INF
 from .hazards import PiecewiseHazard
 from .population import Population
-from .queueing import Due, at, now
+from .queueing import Calendar, Due, now
 from .reentry import ENFORCED, VOLUNTARY, Reentry
 
 _BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
@@ -60,6 +60,7 @@ class AfterRefusal:
         claim_again: ClaimAgain,
     ) -> None:
         self.env = env
+        self.calendar = Calendar(env)  # further submissions and returns: years ahead
         self.horizon = horizon
         self.voluntary = voluntary
         self.further_rate = further_rate
@@ -195,7 +196,7 @@ class AfterRefusal:
 
     def _later(self, delay: float, action: Callable[[Due], None], person: int) -> None:
         if now(self.env) + delay < self.horizon:
-            at(self.env, delay, action, person)
+            self.calendar.at(delay, action, person)
 
     def _further_submission(self, event: Due) -> None:
         person = event.value

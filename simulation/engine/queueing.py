@@ -34,6 +34,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,47 @@ class Due:
 def at(env: simpy.Environment, delay: float, callback: Callable[[Due], None], value=None) -> None:
     """Run ``callback(event)`` after ``delay`` days; ``event.value`` is ``value``."""
     env.schedule(Due(callback, value), NORMAL, delay)
+
+
+class Calendar:
+    """Events far in the future, kept out of SimPy's queue with one SimPy event for the
+    earliest of them.
+
+    Further submissions and returns to the UK are drawn years ahead; as ordinary events they
+    would fill SimPy's heap (thousands of entries at ten years), and every other event would
+    pay for them on each push and pop. Here they wait in their own heap, and a single wake-up
+    in SimPy's queue stands for the earliest; each runs at its own time, in time order (ties
+    in the order they were scheduled), as it would as a SimPy event of its own.
+    """
+
+    __slots__ = ("env", "heap", "count", "wake")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.heap: list[tuple[float, int, Callable[[Due], None], Any]] = []
+        self.count = 0
+        self.wake: Due | None = None
+
+    def at(self, delay: float, callback: Callable[[Due], None], value: Any = None) -> None:
+        """Run ``callback(event)`` after ``delay`` days; ``event.value`` is ``value``."""
+        when = self.env._now + delay
+        self.count += 1
+        heappush(self.heap, (when, self.count, callback, value))
+        if self.heap[0][1] == self.count:  # the new earliest: wake up for it instead
+            self._wake_for(when)
+
+    def _wake_for(self, when: float) -> None:
+        if self.wake is not None:
+            self.wake.callbacks = []  # superseded: fires as a no-op
+        self.wake = Due(self._run_earliest, None)
+        self.env.schedule(self.wake, NORMAL, when - self.env._now)
+
+    def _run_earliest(self, _event: Due) -> None:
+        self.wake = None
+        _when, _count, callback, value = heappop(self.heap)
+        callback(Due(callback, value))
+        if self.heap and self.wake is None:
+            self._wake_for(self.heap[0][0])
 
 
 def now(env: simpy.Environment) -> float:
