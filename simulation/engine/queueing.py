@@ -96,7 +96,10 @@ class Calendar:
         if self.wake is not None:
             self.wake.callbacks = []  # superseded: fires as a no-op
         self.wake = Due(self._run_earliest, None)
-        self.env.schedule(self.wake, NORMAL, when - self.env._now)
+        # at ``when`` exactly, as SimPy's schedule() would enter it had the event been
+        # scheduled when it was drawn: now + (when - now) can differ from when in the last bit
+        env = self.env
+        heappush(env._queue, (when, NORMAL, next(env._eid), self.wake))
 
     def _run_earliest(self, _event: Due) -> None:
         self.wake = None
