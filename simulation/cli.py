@@ -20,7 +20,6 @@ Exit status: 0 on success, 2 for bad input (every problem printed on its own lin
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ from .experiments.evaluate import WHOLE_LIFE_YEARS
 from .experiments.replications import Replications, run_many, summarise
 from .inputs.scenario import Scenario
 from .outputs.report import comparison_table, replications_table, summary_table
-from .outputs.results import json_default
+from .outputs.writing import check_output_directory, check_output_file
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -61,8 +60,8 @@ def _non_negative_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
 
 
@@ -98,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_non_negative_int, default=1)
     run.add_argument("--replications", type=_positive_int, default=1)
     run.add_argument("--years", type=_positive_float, help="shorten (or extend) the horizon")
-    run.add_argument("--out", type=Path, help="write summary.json, series.parquet, manifest.json")
+    run.add_argument("--out", help="write summary.json, series.parquet, manifest.json")
     run.add_argument(
         "--workers",
         type=_positive_int,
@@ -120,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--seed", type=_non_negative_int, default=1)
     comp.add_argument("--replications", type=_positive_int, default=20)
     comp.add_argument("--years", type=_positive_float)
-    comp.add_argument("--out", type=Path, help="write comparison.parquet and comparison.csv")
+    comp.add_argument("--out", help="write comparison.parquet and comparison.csv")
     comp.add_argument(
         "--workers", type=_positive_int, default=1, help="processes (results are identical)"
     )
@@ -158,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hist.add_argument("--replications", type=_positive_int, default=20)
     hist.add_argument("--seed", type=_non_negative_int, default=1)
-    hist.add_argument("--out", type=Path, default=Path("docs/validation.md"))
+    hist.add_argument("--out", default=Path("docs/validation.md"))
     hist.add_argument("--quiet", action="store_true")
 
     cal = commands.add_parser(
@@ -173,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="run a sweep (a sweep file, or a scenario's uncertainty ranges)"
     )
     sw.add_argument("file", type=Path, help="a sweep file, or a scenario with uncertainty:")
-    sw.add_argument("--out", type=Path, required=True, help="directory of Parquet results")
+    sw.add_argument("--out", required=True, help="directory of Parquet results")
     sw.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     sw.add_argument("--serial", action="store_true", help="run in this process")
     sw.add_argument("--scheduler", help="address of a dask.distributed scheduler")
@@ -199,31 +198,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    import warnings
+
     from .experiments.sweep import sweep
-    from .experiments.sweep_spec import load_spec, spec_from_scenario
+    from .experiments.sweep_spec import SweepWarning, is_sweep_spec, load_spec, spec_from_scenario
     from .inputs.files import read_yaml
 
     if args.resume and not (args.out / "spec.yaml").exists():
         raise InputError(str(args.out), [("--resume", "no sweep to resume in this directory")])
-    data = read_yaml(args.file)
-    if isinstance(data, dict) and "base" in data and "parameters" in data:
-        spec, bases = load_spec(args.file)
-    else:
-        spec, bases = spec_from_scenario(
-            args.file, args.sampler, args.points, args.replications, args.seed
+    shown = warnings.showwarning
+
+    def note(message, category, *rest, **kw) -> None:  # what a sweep changed or repaired
+        if issubclass(category, SweepWarning):
+            print(f"note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *rest, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SweepWarning)
+        warnings.showwarning = note
+        data = read_yaml(args.file)
+        if is_sweep_spec(data):
+            spec, bases = load_spec(args.file)
+        else:
+            spec, bases = spec_from_scenario(
+                args.file, args.sampler, args.points, args.replications, args.seed
+            )
+        if args.years is not None:
+            spec = spec.model_copy(update={"years": args.years})
+        executor = "serial" if args.serial else "processes"
+        outcome = sweep(
+            spec,
+            bases,
+            args.out,
+            executor=executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            quiet=args.quiet,
         )
-    if args.years is not None:
-        spec = spec.model_copy(update={"years": args.years})
-    executor = "serial" if args.serial else "processes"
-    outcome = sweep(
-        spec,
-        bases,
-        args.out,
-        executor=executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        quiet=args.quiet,
-    )
     print(
         f"{outcome.directory}: {outcome.already_done + outcome.ran} of {outcome.total} runs done"
         f" ({outcome.already_done} already there, {outcome.ran} now, {outcome.failed} failed) "
@@ -435,22 +447,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(replications_table(replicated.summary, title))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        summary = {
-            "replications": args.replications,
-            "metrics": replicated.summary.to_dict(orient="records"),
-            "per_replication": [r.summary for r in results],
-        }
-        manifest = dict(results[0].manifest)
-        manifest.pop("replication")
-        manifest["replications"] = args.replications
-        manifest["wall_seconds"] = [r.manifest["wall_seconds"] for r in results]
-        written = [out / "summary.json", out / "series.parquet", out / "manifest.json"]
-        written[0].write_text(json.dumps(summary, indent=2, default=json_default) + "\n")
-        replicated.series.to_parquet(written[1], index=False)
-        written[2].write_text(json.dumps(manifest, indent=2, default=json_default) + "\n")
-        _say_written(written, args.quiet)
+        _say_written(replicated.write(args.out), args.quiet)
     return EXIT_OK
 
 
@@ -474,12 +471,23 @@ COMMANDS = {
 }
 
 
+def _check_out(args: argparse.Namespace) -> None:
+    """Refuse an --out that cannot be written before any run (a run is not lost at the end)."""
+    if getattr(args, "out", None) is None:
+        return
+    if args.command == "history":  # --out is the report file; its figures go beside it
+        args.out = check_output_file(args.out, origin=args.command)
+    else:
+        args.out = check_output_directory(args.out, origin=args.command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_out(args)
         return COMMANDS[args.command](args)
     except InputError as exc:
-        for line in exc.lines():
+        for line in exc.shown_lines():
             print(
                 f"{exc.origin}: {line}" if not line.startswith(exc.origin) else line,
                 file=sys.stderr,

@@ -230,7 +230,9 @@ def policy_config(draw, name: str, scenario: Scenario):
     config_class = registered()[name]
     example = config_class.model_validate(EXAMPLES[name].raw)
     config = example.model_copy()
-    config.start_date = START + timedelta(days=draw(st.integers(0, 200)))
+    # a policy starts before the run ends (one starting later would never act: refused)
+    last = min(200, scenario.horizon_days - 1)
+    config.start_date = START + timedelta(days=draw(st.integers(0, last)))
     for field_name, field in config_class.model_fields.items():
         if field_name in ("enabled", "start_date"):
             continue

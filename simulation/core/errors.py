@@ -21,6 +21,9 @@ from .schedules import SCHEDULE_TAGS
 
 Problem = tuple[str, str]
 
+#: At most this many problems are shown (printed, or in the error's text); the rest are counted.
+MAX_SHOWN_PROBLEMS = 50
+
 
 class InputError(ValueError):
     """Input that cannot be used (a scenario, a sweep, a metric name, an argument), with every
@@ -36,11 +39,24 @@ class InputError(ValueError):
         super().__init__(self.__str__())
 
     def lines(self) -> list[str]:
-        return [f"{path}: {message}" if path else message for path, message in self.problems]
+        """Every problem as a line: ``path: message``."""
+        return [_line(path, message) for path, message in self.problems]
+
+    def shown_lines(self, limit: int = MAX_SHOWN_PROBLEMS) -> list[str]:
+        """The first ``limit`` problems as lines and, if there are more, a line counting the
+        rest: what is printed (a file with a million unknown fields gets 51 lines, not a
+        million); :attr:`problems` keeps them all."""
+        shown = [_line(path, message) for path, message in self.problems[:limit]]
+        more = len(self.problems) - limit
+        return [*shown, f"... and {more} more problem(s)"] if more > 0 else shown
 
     def __str__(self) -> str:
         head = f"{self.origin}: {len(self.problems)} problem(s)"
-        return "\n".join([head, *("  " + line for line in self.lines())])
+        return "\n".join([head, *("  " + line for line in self.shown_lines())])
+
+
+def _line(path: str, message: str) -> str:
+    return f"{path}: {message}" if path else message
 
 
 class ScenarioError(InputError):

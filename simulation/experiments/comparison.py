@@ -22,6 +22,7 @@ from ..core.errors import InputError, ScenarioError
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 from ..outputs.results import Result
+from ..outputs.writing import atomic_path, check_output_directory
 from ..policies.contract import RENAMED
 from .evaluate import WHOLE_LIFE_YEARS, check_whole_life_years, run_one
 from .replications import mean_ci, run_many
@@ -42,12 +43,13 @@ class Comparison:
         return next(iter(self.results))
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write comparison.parquet and comparison.csv into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write comparison.parquet and comparison.csv into ``directory``, each atomically."""
+        directory = check_output_directory(directory, origin="Comparison.write")
         paths = [directory / "comparison.parquet", directory / "comparison.csv"]
-        self.table.to_parquet(paths[0], index=False)
-        self.table.to_csv(paths[1], index=False)
+        with atomic_path(paths[0]) as temporary:
+            self.table.to_parquet(temporary, index=False)
+        with atomic_path(paths[1]) as temporary:
+            self.table.to_csv(temporary, index=False)
         return paths
 
     def difference(self, scenario: str, metric: str) -> tuple[float, float, float]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..core.errors import InputError
 from ..engine.pipeline import run_pipeline
 from ..engine.rng import RandomStreams
+from ..inputs import memory
 from ..inputs.scenario import Scenario, add_years
 from ..outputs import results, whole_life
 from ..outputs.results import Result
@@ -36,7 +37,9 @@ class Point:
 
 
 def evaluate(point: Point) -> Result:
-    """Simulate one replication of a scenario and read its results."""
+    """Simulate one replication of a scenario and read its results (refused first if
+    this machine cannot hold it: :func:`simulation.inputs.memory.check`)."""
+    memory.check(point.scenario, whole_life=bool(point.whole_life_years))
     started = time.perf_counter()
     records = _simulate(point.scenario, point.seed, point.replication, started)
     after_end = None
@@ -67,7 +70,9 @@ def _after_end(
     """The run again on the same streams, continued ``years`` past its end date with nobody
     arriving after it: the costs of the days after the end date, and of each claim."""
     end_day = scenario.horizon_days
-    longer = scenario.with_overrides({"end_date": add_years(scenario.end_date, years)})
+    # not re-validated: the valid scenario, followed past the longest horizon a scenario may
+    # give (MAX_HORIZON_YEARS) when it already runs that long
+    longer = scenario.model_copy(update={"end_date": add_years(scenario.end_date, years)})
     tail = _simulate(longer, seed, replication, arrivals_until=float(end_day))
     return whole_life.after_end(tail, end_day)
 

@@ -1,22 +1,31 @@
 """Where a sweep's chunks of runs execute: here, on local processes, or on a Dask cluster.
 
-Each executor takes a function and a list of tasks and yields ``(index, result)`` pairs as
-tasks finish, in whatever order they finish. The function and its tasks must be picklable;
-on a Dask cluster the package must be installed on every worker. Results do not depend on
-the executor: every run draws from streams keyed by its seed and replication alone.
+Each executor takes a function and a sequence of tasks and yields ``(index, result)`` pairs
+as tasks finish, in whatever order they finish. A few tasks per worker are in flight at a
+time, so a sequence that builds its tasks when asked keeps memory flat however many there
+are. The function and its tasks must be picklable; on a Dask cluster the package must be
+installed on every worker. Results do not depend on the executor: every run draws from
+streams keyed by its seed and replication alone.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
 from ..core.errors import InputError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: tasks in flight per worker process or thread
+IN_FLIGHT_PER_WORKER = 4
+#: tasks in flight on a Dask cluster at least (workers may join once the sweep has started)
+DASK_IN_FLIGHT_AT_LEAST = 1000
+#: how long to try to reach a Dask scheduler before giving up, seconds
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def default_workers() -> int:
@@ -58,10 +67,21 @@ class Processes:
         self.name = f"{self.workers} local processes"
 
     def imap(self, function, tasks):
-        with ProcessPoolExecutor(max_workers=min(self.workers, max(len(tasks), 1))) as pool:
-            futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        total = len(tasks)
+        workers = min(self.workers, max(total, 1))
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            pending: dict = {}
+            submitted = 0
+            while pending or submitted < total:
+                while submitted < total and len(pending) < IN_FLIGHT_PER_WORKER * workers:
+                    pending[pool.submit(function, tasks[submitted])] = submitted
+                    submitted += 1
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield pending.pop(future), future.result()
+        finally:  # stopped early (an error, Ctrl-C): tasks not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         return None
@@ -72,11 +92,16 @@ class Dask:
 
     While the sweep runs, two worker settings that slow simulations are set aside and
     restored afterwards (see :mod:`.dask_tuning`); ``tune_workers=False`` leaves the
-    workers alone.
+    workers alone. A scheduler that cannot be reached within ``connect_timeout`` seconds is
+    an InputError naming ``scheduler``.
     """
 
     def __init__(
-        self, scheduler: str | None = None, client=None, tune_workers: bool = True
+        self,
+        scheduler: str | None = None,
+        client=None,
+        tune_workers: bool = True,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
     ) -> None:
         try:
             from distributed import Client
@@ -87,7 +112,7 @@ class Dask:
         if client is None and scheduler is None:
             raise InputError("dask", [("scheduler", "give a scheduler address or a dask Client")])
         self._own = client is None
-        self.client = client if client is not None else Client(scheduler)
+        self.client = client if client is not None else _connect(Client, scheduler, connect_timeout)
         self.name = f"Dask at {self.client.scheduler.address}"
         self._tuned: list[str] = []
         if tune_workers:
@@ -98,11 +123,26 @@ class Dask:
     def imap(self, function, tasks):
         from distributed import as_completed as dask_completed
 
-        futures = self.client.map(function, list(tasks), pure=False)
-        index = {future.key: i for i, future in enumerate(futures)}
-        for future in dask_completed(futures):
-            yield index[future.key], future.result()
+        total = len(tasks)
+        threads = sum(self.client.nthreads().values())
+        in_flight = max(DASK_IN_FLIGHT_AT_LEAST, IN_FLIGHT_PER_WORKER * threads)
+        index: dict = {}
+
+        def submit(i: int):
+            future = self.client.submit(function, tasks[i], pure=False)
+            index[future.key] = i
+            return future
+
+        submitted = min(in_flight, total)
+        finished = dask_completed([submit(i) for i in range(submitted)])
+        for future in finished:
+            result = future.result()
+            i = index.pop(future.key)
             future.release()
+            if submitted < total:
+                finished.add(submit(submitted))
+                submitted += 1
+            yield i, result
 
     def close(self) -> None:
         if self._tuned:  # workers that have left since are skipped
@@ -114,16 +154,35 @@ class Dask:
             self.client.close()
 
 
+def _connect(client_class, scheduler: str, timeout: float):
+    """A Client of the scheduler at ``scheduler``, or an InputError within ``timeout`` s."""
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise InputError(
+            "dask", [("scheduler", f"must be an address like tcp://HOST:8786, got {scheduler!r}")]
+        )
+    try:
+        return client_class(scheduler, timeout=timeout)
+    except ValueError as exc:  # not an address at all
+        reason = f"is not a scheduler address ({exc}); give one like tcp://HOST:8786"
+    except OSError as exc:  # refused, unknown host, timed out (TimeoutError is an OSError)
+        reason = (
+            f"cannot be reached within {timeout:g} s ({exc}); is `dask scheduler` running "
+            "there, and is the address the one it printed?"
+        )
+    raise InputError("dask", [("scheduler", f"{scheduler} {reason}")])
+
+
 def make(
     executor: str | Executor | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     client=None,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
 ) -> Executor:
     """An executor from a name ("serial", "processes", "dask"), an executor object, a dask
     Client (as ``executor`` or ``client``) or a scheduler address."""
     if client is not None or scheduler is not None:
-        return Dask(scheduler=scheduler, client=client)
+        return Dask(scheduler=scheduler, client=client, connect_timeout=connect_timeout)
     if executor is None or executor == "processes":
         return Processes(workers)
     if executor == "serial":

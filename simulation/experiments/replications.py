@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..core.errors import InputError
 from ..inputs.scenario import Scenario
 from ..outputs.cohorts import checked_window
 from ..outputs.results import Result
+from ..outputs.writing import atomic_path, check_output_directory, write_json
 from .evaluate import Point, check_whole_life_years, evaluate, run_one
 from .executors import map_ordered
 
@@ -80,6 +82,27 @@ class Replications:
             [r.series.assign(replication=i) for i, r in enumerate(self.results)],
             ignore_index=True,
         )
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write summary.json (each metric's mean and 95% CI, and every replication's
+        summary), series.parquet (all replications, with a ``replication`` column) and
+        manifest.json into ``directory``, each atomically; NaN is ``null`` in the JSON."""
+        directory = check_output_directory(directory, origin="Replications.write")
+        summary = {
+            "replications": len(self.results),
+            "metrics": self.summary.to_dict(orient="records"),
+            "per_replication": [r.summary for r in self.results],
+        }
+        manifest = dict(self.manifest or self.results[0].manifest)
+        manifest.pop("replication", None)
+        manifest["replications"] = len(self.results)
+        manifest["wall_seconds"] = [r.manifest["wall_seconds"] for r in self.results]
+        written = [directory / "summary.json", directory / "series.parquet"]
+        write_json(written[0], summary)
+        with atomic_path(written[1]) as temporary:
+            self.series.to_parquet(temporary, index=False)
+        written.append(write_json(directory / "manifest.json", manifest))
+        return written
 
     def cohort(self, claimed_from: Any, claimed_to: Any, at: Any) -> pd.DataFrame:
         """:meth:`Result.cohort` over the replications: per state the mean people, the mean

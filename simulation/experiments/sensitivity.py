@@ -29,7 +29,10 @@ def per_point(
 ) -> tuple[SweepSpec, np.ndarray]:
     """The spec and the metric per point (mean over replications; paired difference)."""
     directory = Path(directory)
-    spec = SweepSpec.model_validate(yaml.safe_load((directory / "spec.yaml").read_text()))
+    try:
+        spec = SweepSpec.model_validate(yaml.safe_load((directory / "spec.yaml").read_text()))
+    except FileNotFoundError:
+        raise ScenarioError(str(directory), [("", "holds no sweep (no spec.yaml)")]) from None
     results = load_sweep(directory)
     if results.empty:
         raise ScenarioError(str(directory), [("results", "no finished runs yet")])

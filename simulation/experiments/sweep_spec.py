@@ -23,13 +23,22 @@ A parameter that a base scenario lacks (a policy it does not have) is left alone
 scenario; a parameter that no base scenario has is an error. Every point gets a sample id
 derived from its values, kept on every row written, so results can never be matched to the
 wrong inputs.
+
+Everything is checked before any run: the file is told from a scenario by its keys (and
+needs ``base:``), every sampled point is built in every base scenario and validated, the
+series asked for must exist in every base, and a sweep is at most :data:`MAX_RUNS` runs,
+counted before the design is made. A Sobol ``points`` is raised to a power of two.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import json
+import math
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,13 +48,27 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
-from ..core.errors import ScenarioError
+from ..core.errors import InputError, ScenarioError
 from ..inputs import paths
-from ..inputs.files import read_model
+from ..inputs.files import read_model, read_yaml
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
 
 Sampler = Literal["grid", "lhs", "sobol", "morris"]
+
+#: the most runs (points x base scenarios x replications) one sweep may plan: the plan keeps a
+#: few bytes per run in memory, and at a second a run this is already 115 core-days of work
+MAX_RUNS = 10_000_000
+#: how many problems with sampled points are listed before the rest are counted
+LISTED_POINT_PROBLEMS = 20
+#: what scipy and SALib say of a Sobol count that is not a power of two
+NOT_POWER_OF_TWO = r".*(power of 2|2\^n)"
+
+
+class SweepWarning(UserWarning):
+    """Something a sweep changed or found that its user should know about (a count rounded,
+    a damaged chunk moved aside, a stale lock taken over); the command line prints these as
+    notes."""
 
 
 class ParameterSpace(BaseModel):
@@ -139,10 +162,40 @@ class SweepSpec(BaseModel):
         return self
 
 
+#: keys only a sweep file has, and keys only a scenario file has: a file is read as a sweep
+#: when it has some of the first and none of the second
+SWEEP_KEYS = frozenset(SweepSpec.model_fields) - frozenset(Scenario.model_fields)
+SCENARIO_KEYS = (frozenset(Scenario.model_fields) | {"extends"}) - frozenset(SweepSpec.model_fields)
+
+
+def is_sweep_spec(data: Any) -> bool:
+    """Whether a parsed YAML file is a sweep (``base:``, ``parameters:``, ``sampler:``, ...)
+    rather than a scenario, judged by its keys."""
+    if not isinstance(data, Mapping):
+        return False
+    keys = {str(k) for k in data}
+    return bool(keys & SWEEP_KEYS) and not keys & SCENARIO_KEYS
+
+
 def load_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Scenario]]:
-    """A sweep file and its base scenarios (paths relative to the file), all validated."""
+    """A sweep file and its base scenarios (paths relative to the file), all validated.
+
+    A Sobol ``points`` that is not a power of two is raised to the next one (a
+    :class:`SweepWarning` says so)."""
     path = Path(path)
-    spec = read_model(path, SweepSpec)
+    data = read_yaml(path)
+    if isinstance(data, Mapping) and "base" not in data:
+        raise InputError(
+            str(path),
+            [
+                (
+                    "base",
+                    "a sweep spec needs base: the scenario files run at every point, "
+                    "e.g. base: {baseline: ../baseline.yaml}",
+                )
+            ],
+        )
+    spec = sobol_power_of_two(read_model(path, SweepSpec), str(path))
     bases = {}
     for name, file in spec.base.items():
         bases[name] = Scenario.from_yaml((path.parent / file).resolve())
@@ -172,19 +225,88 @@ def spec_from_scenario(
             "seed": seed,
         }
     )
+    spec = sobol_power_of_two(spec, str(path))
     bases = {Path(path).stem: scenario}
     check(spec, bases, origin=str(path))
     return spec, bases
 
 
+def sobol_power_of_two(spec: SweepSpec, origin: str = "sweep") -> SweepSpec:
+    """``spec`` with a Sobol ``points`` raised to the next power of two, with a warning.
+
+    Sobol' sequences are balanced only in blocks of 2^k points; SALib's estimators assume it.
+    """
+    if spec.sampler != "sobol" or spec.points & (spec.points - 1) == 0:
+        return spec
+    rounded = 1 << (spec.points - 1).bit_length()
+    warnings.warn(
+        f"{origin}: points {spec.points} raised to {rounded}: a Sobol sweep needs a power of "
+        f"two (its sequence is balanced only in blocks of 2^k points)",
+        SweepWarning,
+        stacklevel=3,
+    )
+    return spec.model_copy(update={"points": rounded})
+
+
+def design_size(spec: SweepSpec) -> int:
+    """How many points the sampler makes, counted without making them."""
+    d = len(spec.parameters)
+    if spec.sampler == "grid":
+        return math.prod(
+            len(space.values) if space.values is not None else space.levels
+            for space in spec.parameters.values()
+        )
+    if spec.sampler == "sobol":
+        return spec.points * (d + 2)  # first and total order: N (D + 2)
+    if spec.sampler == "morris":
+        return spec.points * (d + 1)  # a trajectory visits D + 1 points
+    return spec.points
+
+
+def check_size(spec: SweepSpec, bases: int, origin: str = "sweep") -> None:
+    """Refuse a sweep of more than :data:`MAX_RUNS` runs before its design is made."""
+    points = design_size(spec)
+    runs = points * bases * spec.replications
+    if runs <= MAX_RUNS:
+        return
+    if spec.replications >= points:  # name the larger factor
+        field = "replications"
+    elif spec.sampler == "grid":
+        field = "parameters"
+    else:
+        field = "points"
+    raise InputError(
+        origin,
+        [
+            (
+                field,
+                f"the sweep has {points:,} points x {bases} base scenario(s) x "
+                f"{spec.replications:,} replication(s) = {runs:,} runs; at most {MAX_RUNS:,} "
+                "(the plan keeps every run in memory, and at a second a run that is already "
+                "115 core-days); split it into several sweeps",
+            )
+        ],
+    )
+
+
 def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") -> None:
-    """Every parameter exists in some base scenario and both ends of its range are valid, and
-    every metric is a declared outcome."""
+    """Every parameter exists in some base scenario and both ends of its range are valid, a
+    yes/no field is given values rather than a range, every metric is a declared outcome, and
+    the sweep is not too large to plan."""
     problems = []
     for path, space in spec.parameters.items():
         holders = [n for n, s in bases.items() if paths.exists(s.to_dict(), path)]
         if not holders:
             problems.append((f"parameters.{path}", "no base scenario has this field"))
+            continue
+        flags = [n for n in holders if isinstance(paths.get(bases[n].to_dict(), path), bool)]
+        if flags and space.values is None:
+            problems.append(
+                (
+                    f"parameters.{path}",
+                    "is a yes/no field: a range would sample fractions; give values: [0, 1]",
+                )
+            )
             continue
         tried = space.values if space.values is not None else [space.low, space.high]
         for name in holders:
@@ -200,6 +322,107 @@ def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") ->
         problems.append(("metrics", f"unknown: {', '.join(unknown)}; known: {known}"))
     if problems:
         raise ScenarioError(origin, problems)
+    check_size(spec, len(bases), origin)
+
+
+def plain(value: float) -> float | int:
+    """A float, or an int if it is whole (so that integer fields accept it)."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def applicable(spec: SweepSpec, bases: dict[str, Scenario]) -> dict[str, list[str]]:
+    """For each base scenario, the parameters it has (the others are left alone there)."""
+    return {
+        name: [p for p in spec.parameters if paths.exists(s.to_dict(), p)]
+        for name, s in bases.items()
+    }
+
+
+def check_points(
+    spec: SweepSpec, bases: dict[str, Scenario], design: pd.DataFrame, origin: str = "sweep"
+) -> None:
+    """Build every point of the design in every base scenario, as a run will, and refuse the
+    sweep if any does not validate: each problem names the point, the base and the field.
+
+    Both ends of each range can be valid while some combinations are not (two stocks whose
+    sum is bounded, say), so every point is checked; about a millisecond a point and base.
+    """
+    problems: list[tuple[str, str]] = []
+    bad_points: set[int] = set()
+    for name, fields in applicable(spec, bases).items():
+        if not fields:
+            continue
+        scenario = bases[name]
+        data = scenario.to_dict()
+        columns = [design[f].to_numpy() for f in fields]
+        seen: dict[tuple, list[tuple[str, str]]] = {}
+        for row, point in enumerate(design["point"].to_numpy()):
+            values = tuple(plain(column[row]) for column in columns)
+            if values not in seen:
+                overrides = dict(zip(fields, values, strict=True))
+                try:
+                    type(scenario).from_dict(
+                        paths.set_values(data, overrides), origin="point", check_ranges=False
+                    )
+                    seen[values] = []
+                except ScenarioError as exc:
+                    shown = ", ".join(f"{f}={v:g}" for f, v in overrides.items())
+                    seen[values] = [
+                        (f"point {int(point)} in '{name}'", f"{f}: {m} (at {shown})" if f else m)
+                        for f, m in exc.problems
+                    ]
+            if seen[values]:
+                bad_points.add(int(point))
+                room = LISTED_POINT_PROBLEMS - len(problems)
+                problems.extend(seen[values][: max(room, 0)])
+    if problems:
+        if len(bad_points) > 1 or len(problems) >= LISTED_POINT_PROBLEMS:
+            problems.append(
+                (
+                    "parameters",
+                    f"{len(bad_points)} of {len(design)} sampled points cannot be built "
+                    "(narrow the ranges so that every combination is valid)",
+                )
+            )
+        raise ScenarioError(origin, problems)
+
+
+def check_series(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") -> None:
+    """Refuse ``series.metrics`` that some base scenario does not produce, before any run.
+
+    Which series a run has depends on its policies, so each base scenario is run until its
+    last policy has started, plus a day, to see them (a second or two)."""
+    if spec.series is None:
+        return
+    from .evaluate import run_one
+
+    problems = []
+    for name, scenario in bases.items():
+        starts = [scenario.start_date] + [
+            getattr(config, "start_date", None) or scenario.start_date
+            for config in scenario.policies.values()
+            if getattr(config, "enabled", True)
+        ]  # a policy that would never act may be refused: run until each has started
+        end = max(starts) + dt.timedelta(days=1)
+        try:
+            probe = (
+                scenario.with_overrides({"end_date": end}) if end < scenario.end_date else scenario
+            )
+        except ScenarioError:
+            probe = scenario
+        have = set(run_one(probe, spec.seed, 0).series_wide().columns)
+        missing = [m for m in spec.series.metrics if m not in have]
+        if missing:
+            problems.append(
+                (
+                    "series.metrics",
+                    f"'{name}' has no series {', '.join(missing)}; it has: "
+                    f"{', '.join(sorted(have))}",
+                )
+            )
+    if problems:
+        raise InputError(origin, problems)
 
 
 # ------------------------------------------------------------------------------ samples
@@ -219,9 +442,11 @@ def unit_design(spec: SweepSpec) -> np.ndarray:
     if spec.sampler == "sobol":
         from SALib.sample import sobol
 
-        return sobol.sample(
-            salib_problem(spec), spec.points, calc_second_order=False, seed=spec.seed
-        )
+        with warnings.catch_warnings():  # a count that is not 2^k: see sobol_power_of_two
+            warnings.filterwarnings("ignore", message=NOT_POWER_OF_TWO, category=UserWarning)
+            return sobol.sample(
+                salib_problem(spec), spec.points, calc_second_order=False, seed=spec.seed
+            )
     if spec.sampler == "morris":
         from SALib.sample import morris
 
@@ -252,6 +477,7 @@ def integer_parameters(spec: SweepSpec, bases: dict[str, Scenario]) -> set[str]:
 def samples(spec: SweepSpec, integers: set[str] = frozenset()) -> pd.DataFrame:
     """The sweep's design: point number, sample id and one column per parameter
     (``integers`` are rounded to whole numbers)."""
+    check_size(spec, 1)
     names = list(spec.parameters)
     if spec.sampler == "grid":
         grids = [spec.parameters[n].grid() for n in names]

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
+from .policy_config import RENAMED
+
 
 class PathError(KeyError):
     """A dotted path that names nothing in the scenario."""
@@ -35,6 +37,8 @@ def _child_key(container: Any, part: str, path: str) -> Any:
         for key in container:
             if _key_text(key) == part:
                 return key
+        if part in RENAMED:
+            raise PathError(path, f"no field '{part}' here: {RENAMED[part]}")
         allowed = ", ".join(_key_text(k) for k in container) or "(nothing)"
         raise PathError(path, f"no field '{part}' here; allowed: {allowed}")
     if isinstance(container, list):

@@ -20,14 +20,22 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from ..core.errors import InputError, Problem, problems_from_validation_error
+from ..core.schedules import StrictInputs
 
 ENTRY_POINT_GROUP = "asylum_sim.policies"
 
+#: fields renamed in a policy's config: old name -> what replaced it (a file, a mapping or a
+#: dotted path naming the old field gets this message rather than a bare "unknown field")
+RENAMED = {
+    "deterrence": "deterrence was replaced by deterred_share = 1 - deterrence (the share of "
+    "would-be arrivals deterred: 0 = none, 0.37 = 37% do not come)",
+}
 
-class Payment(BaseModel):
+
+class Payment(StrictInputs):
     """A lump sum paid on a date."""
 
     model_config = ConfigDict(extra="forbid")
@@ -36,11 +44,13 @@ class Payment(BaseModel):
     amount_gbp: float = Field(ge=0, allow_inf_nan=False)
 
 
-class PolicyConfig(BaseModel):
+class PolicyConfig(StrictInputs):
     """Common fields of every policy's config.
 
     ``runtime`` is the class that runs the policy in a simulation (see
-    :mod:`simulation.policies.contract`); it is made fresh for every replication.
+    :mod:`simulation.policies.contract`); it is made fresh for every replication. Numbers
+    given as true/false and dates given as numbers are refused in every config
+    (:class:`simulation.core.schedules.StrictInputs`).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

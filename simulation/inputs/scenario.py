@@ -9,13 +9,13 @@ another, and can be changed by dotted-path overrides.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SerializeAsAny,
@@ -27,31 +27,52 @@ from pydantic_core import PydanticCustomError
 
 from ..core import schedules
 from ..core.errors import InputError, ScenarioError, problems_from_validation_error
-from ..core.schedules import NonNegativeSchedule, ProbabilitySchedule
+from ..core.schedules import NonNegativeSchedule, ProbabilitySchedule, StrictInputs
 from ..core.units import DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLDS, ROUTES, Household, Route
 from . import files as scenario_files
 from . import paths
-from .policy_config import PolicyConfig, validate_policies
+from .policy_config import Payment, PolicyConfig, validate_policies
 from .provenance import Source, Uncertainty
 
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
-
-__all__ = ["HOUSEHOLDS", "ROUTES", "Scenario", "add_years"]
+__all__ = ["HOUSEHOLDS", "MAX_HORIZON_YEARS", "ROUTES", "Scenario", "add_years"]
 
 SHARE_TOLERANCE = 1e-6
 
+#: Upper bounds on magnitudes, (limit, reason). A value above one is a slip (a figure per
+#: year given per month, zeros too many) and would make a run exhaust memory or overflow;
+#: each is far above anything the UK has seen, so no real scenario meets it.
+MAX_ARRIVALS_PER_MONTH = (
+    10_000_000,
+    "120 million a year, about everyone forcibly displaced in the world: UNHCR counted "
+    "123 million at the end of 2024",
+)
+MAX_PEOPLE = (
+    10_000_000,
+    "more than 50 times the most people ever awaiting an asylum decision in the UK, "
+    "175,457 in June 2023",
+)
+MAX_STAFF = (1_000_000, "about twice the whole UK civil service")
+#: The longest run, years: whole-life costs already follow people 30 years past the end.
+MAX_HORIZON_YEARS = 100
 
-class Part(BaseModel):
-    """A part of a scenario: unknown fields are errors, values are validated on assignment."""
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0), schedules.at_most(*MAX_PEOPLE)]
+ArrivalsSchedule = schedules.schedule(ge=0, limit=MAX_ARRIVALS_PER_MONTH)
+PeopleSchedule = schedules.schedule(ge=0, limit=MAX_PEOPLE)
+StaffSchedule = schedules.schedule(ge=0, limit=MAX_STAFF)
+
+
+class Part(StrictInputs):
+    """A part of a scenario: unknown fields are errors, values are validated on assignment,
+    numbers are never true/false and dates never numbers (:class:`StrictInputs`)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class RouteArrivals(Part):
-    rate_per_month: NonNegativeSchedule = Field(
+    rate_per_month: ArrivalsSchedule = Field(
         description="people arriving by this route per month (including dependants)"
     )
     claim_share: ProbabilitySchedule = Field(description="share of arrivals who claim asylum")
@@ -121,8 +142,9 @@ class Households(Part):
 class Decisions(Part):
     """Initial decisions: caseworkers serve one queue of claims."""
 
-    caseworkers_fte: NonNegativeSchedule = Field(
-        description="asylum decision-making caseworkers, full-time equivalents"
+    caseworkers_fte: StaffSchedule = Field(
+        description="asylum decision-making caseworkers, full-time equivalents (rounded to "
+        "whole caseworkers)"
     )
     decisions_per_fte_per_month: NonNegativeSchedule = Field(
         description="substantive initial decisions (cases) per caseworker FTE per month"
@@ -174,8 +196,9 @@ class Appeals(Part):
     """Appeals to the First-tier Tribunal against refusals."""
 
     lodged_share: ProbabilitySchedule = Field(description="share of refused people who appeal")
-    judges_fte: NonNegativeSchedule = Field(
-        description="tribunal judge capacity hearing asylum appeals, full-time equivalents"
+    judges_fte: StaffSchedule = Field(
+        description="tribunal judge capacity hearing asylum appeals, full-time equivalents "
+        "(rounded to whole judges)"
     )
     determinations_per_judge_per_day: NonNegativeSchedule = Field(
         description="appeals (cases) determined per judge FTE per calendar day"
@@ -239,10 +262,11 @@ class AfterRefusal(Part):
         description="re-entry share and delay for some kinds of exit and groups; a later rule "
         "overrides an earlier one for what it names",
     )
-    removal_teams: NonNegativeSchedule | None = Field(
+    removal_teams: StaffSchedule | None = Field(
         None,
-        description="removals that can be under way at once; the monthly capacity is shared "
-        "among them (none: one at a time, the capacity as a single stream)",
+        description="removals that can be under way at once (rounded to a whole number); the "
+        "monthly capacity is shared among them (none: one at a time, the capacity as a single "
+        "stream)",
     )
     removal_priority: list[RemovalClass] = Field(
         default_factory=list,
@@ -280,7 +304,7 @@ class Support(Part):
 
 
 class AccommodationType(Part):
-    capacity_people: NonNegativeSchedule = Field(description="places available, people")
+    capacity_people: PeopleSchedule = Field(description="places available, people")
     cost_per_person_night_gbp: NonNegativeSchedule
     allowance_per_person_week_gbp: NonNegative = Field(
         description="cash support paid to each resident, GBP per person per week"
@@ -292,7 +316,9 @@ class OverflowAccommodation(Part):
 
     cost_per_person_night_gbp: NonNegativeSchedule
     allowance_per_person_week_gbp: NonNegative
-    paid_beds_per_occupant: schedules.schedule(ge=1) = Field(
+    paid_beds_per_occupant: schedules.schedule(
+        ge=1, limit=(100, "no hotel contract pays for 100 beds per person housed")
+    ) = Field(
         description="hotel beds paid for per person housed (contracts pay for empty beds too); "
         "multiplies the hotel bill"
     )
@@ -430,6 +456,17 @@ class Scenario(Part):
             problems.append(
                 ("end_date", f"must be after start_date ({self.start_date.isoformat()})")
             )
+        elif self.end_date > add_years(self.start_date, MAX_HORIZON_YEARS):
+            problems.append(
+                (
+                    "end_date",
+                    f"must be at most {MAX_HORIZON_YEARS} years after start_date (by "
+                    f"{add_years(self.start_date, MAX_HORIZON_YEARS).isoformat()}), the "
+                    f"longest run, got {self.end_date.isoformat()}",
+                )
+            )
+        problems += _whole_server_problems(self)
+        problems += _priority_problems(self)
         total = sum(g.share for g in self.nationality_groups.values())
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.append(("nationality_groups", f"shares must sum to 1, they sum to {total:g}"))
@@ -504,6 +541,7 @@ class Scenario(Part):
         for name, config in self.policies.items():
             for path, message in config.problems_with(self):
                 problems.append((".".join(p for p in ("policies", name, path) if p), message))
+            problems += _policy_date_problems(self, name, config)
         problems += _provenance_problems(data, self.sources, self.uncertainty)
         if problems:
             raise PydanticCustomError(
@@ -598,10 +636,33 @@ class Scenario(Part):
         return (self.end_date - self.start_date).days
 
     def with_years(self, years: float) -> Scenario:
-        """The same scenario run for ``years`` years from its start date."""
-        if years <= 0:
-            raise ScenarioError("years", [("years", f"must be positive, got {years}")])
-        return self.with_overrides({"end_date": add_years(self.start_date, years)})
+        """The same scenario run for ``years`` years from its start date (more than 0, at
+        most :data:`MAX_HORIZON_YEARS`)."""
+        allowed = f"a number of years more than 0 and at most {MAX_HORIZON_YEARS}"
+        if isinstance(years, bool) or not isinstance(years, int | float):
+            raise ScenarioError("years", [("years", f"must be {allowed}, got {years!r}")])
+        if not 0 < years <= MAX_HORIZON_YEARS:  # also refuses NaN
+            raise ScenarioError(
+                "years", [("years", f"must be {allowed} (the longest run), got {years!r}")]
+            )
+        end = add_years(self.start_date, years)
+        problems = []
+        for name, config in self.policies.items():
+            if config.enabled and config.start_date >= end:
+                days = (config.start_date - self.start_date).days + 1
+                needed = math.ceil(days / DAYS_PER_YEAR * 100) / 100
+                problems.append(
+                    (
+                        "years",
+                        f"a run of {years:g} years ends on {end.isoformat()}, before "
+                        f"policies.{name}.start_date ({config.start_date.isoformat()}), so "
+                        f"the policy would never act: run for at least {needed:g} years, or "
+                        "leave the policy out",
+                    )
+                )
+        if problems:
+            raise ScenarioError("years", problems)
+        return self.with_overrides({"end_date": end})
 
 
 def add_years(start: date, years: float) -> date:
@@ -613,6 +674,100 @@ def add_years(start: date, years: float) -> date:
         except ValueError:  # 29 February
             return start.replace(year=start.year + whole, day=28)
     return start + timedelta(days=round(years * DAYS_PER_YEAR))
+
+
+def _whole_server_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Capacities served by whole servers: a value above 0 that rounds to 0 would silently
+    stop the stage, so it is refused (0 itself stops it on purpose)."""
+    problems = []
+    for path, value, what in (
+        ("decisions.caseworkers_fte", scenario.decisions.caseworkers_fte, "caseworkers"),
+        ("appeals.judges_fte", scenario.appeals.judges_fte, "judges"),
+        ("after_refusal.removal_teams", scenario.after_refusal.removal_teams, "removal teams"),
+    ):
+        steps = value if isinstance(value, dict) else {None: value}
+        for when, amount in steps.items():
+            if amount is not None and amount > 0 and round(amount) == 0:
+                where = path if when is None else f"{path}.{when.isoformat()}"
+                problems.append(
+                    (
+                        where,
+                        f"{amount:g} rounds to 0 {what}: the model serves with whole "
+                        f"{what} (the value rounded to the nearest whole number), so this "
+                        "would stop the stage; give 0 to stop it, or more than 0.5",
+                    )
+                )
+    return problems
+
+
+def _priority_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """The priority for old claims must be able to act: it needs its cut-off date and must
+    end after the run starts and after the cut-off."""
+    before = scenario.decisions.priority_claims_before
+    until = scenario.decisions.priority_until
+    if until is None:
+        return []
+    path = "decisions.priority_until"
+    if before is None:
+        return [
+            (
+                path,
+                "has no effect without decisions.priority_claims_before (the claims "
+                "decided first); set both or neither",
+            )
+        ]
+    if until <= scenario.start_date:
+        return [
+            (
+                path,
+                f"{until.isoformat()} is not after start_date "
+                f"({scenario.start_date.isoformat()}): the priority would end before the run "
+                "starts; leave both priority fields out for no priority",
+            )
+        ]
+    if until <= before:
+        return [
+            (
+                path,
+                f"must be after decisions.priority_claims_before ({before.isoformat()}), got "
+                f"{until.isoformat()}: before then every claim waiting was made before the "
+                "cut-off, so the priority would change nothing",
+            )
+        ]
+    return []
+
+
+def _policy_date_problems(
+    scenario: Scenario, name: str, config: PolicyConfig
+) -> list[tuple[str, str]]:
+    """A switched-on policy must start before the run ends, and pay nothing before the run
+    starts (costs are counted from the start date, so such a payment would be left out)."""
+    problems = []
+    start, end = scenario.start_date, scenario.end_date
+    if config.enabled and config.start_date >= end:
+        problems.append(
+            (
+                f"policies.{name}.start_date",
+                f"{config.start_date.isoformat()} is not before end_date ({end.isoformat()}): "
+                "the policy would never act; end the run later or leave the policy out",
+            )
+        )
+    for field_name, value in config.__dict__.items():
+        if not isinstance(value, list | Payment):
+            continue
+        payments = value if isinstance(value, list) else [value]
+        for index, payment in enumerate(payments):
+            if isinstance(payment, Payment) and payment.date < start:
+                where = field_name if not isinstance(value, list) else f"{field_name}.{index}"
+                problems.append(
+                    (
+                        f"policies.{name}.{where}.date",
+                        f"{payment.date.isoformat()} is before start_date ({start.isoformat()}):"
+                        " costs are counted from the start date, so this payment would be left "
+                        "out of them; leave it out of the scenario (it is spent before the run)",
+                    )
+                )
+    return problems
 
 
 def _route_mix_problems(scenario: Scenario) -> list[tuple[str, str]]:

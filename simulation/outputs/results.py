@@ -10,7 +10,6 @@ events since the start date.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +28,8 @@ from ..engine.pipeline import RunRecords
 from . import costs
 from .outcomes import OUTCOMES, PERCENTILES
 from .whole_life import AfterEnd
+from .writing import atomic_path, check_output_directory, write_json
+from .writing import json_default as json_default  # where it lived before writing.py
 
 
 @dataclass
@@ -69,23 +70,15 @@ class Result:
         )
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write summary.json, series.parquet and manifest.json into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write summary.json, series.parquet and manifest.json into ``directory``, each
+        atomically; figures a run leaves undefined (NaN) are ``null`` in the JSON."""
+        directory = check_output_directory(directory, origin="Result.write")
         written = [directory / "summary.json", directory / "series.parquet"]
-        written[0].write_text(json.dumps(self.summary, indent=2, default=json_default) + "\n")
-        self.series.to_parquet(written[1], index=False)
-        written.append(directory / "manifest.json")
-        written[2].write_text(json.dumps(self.manifest, indent=2, default=json_default) + "\n")
+        write_json(written[0], self.summary)
+        with atomic_path(written[1]) as temporary:
+            self.series.to_parquet(temporary, index=False)
+        written.append(write_json(directory / "manifest.json", self.manifest))
         return written
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:

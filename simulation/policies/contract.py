@@ -60,7 +60,7 @@ from pydantic_core import PydanticCustomError
 
 from ..core import timeline
 from ..core.units import DAYS_PER_YEAR
-from ..inputs.policy_config import Payment, PolicyConfig
+from ..inputs.policy_config import RENAMED, Payment, PolicyConfig
 
 if TYPE_CHECKING:
     from ..inputs.scenario import Scenario
@@ -302,13 +302,6 @@ def deterred_share_field(description: str) -> Any:
     """The ``deterred_share`` field every deterring policy declares: the share of would-be
     arrivals on its routes who do not come while its deterrence applies (0: none)."""
     return Field(0.0, ge=0, le=1, allow_inf_nan=False, description=description)
-
-
-#: fields renamed in a policy's config: old name -> what replaced it
-RENAMED = {
-    "deterrence": "deterrence was replaced by deterred_share = 1 - deterrence (the share of "
-    "would-be arrivals deterred: 0 = none, 0.37 = 37% do not come)",
-}
 
 
 def reject_renamed(data: Any) -> Any:

@@ -195,7 +195,8 @@ class OffshoreConfig(PolicyConfig):
 
     def problems_with(self, scenario: Any) -> list[Problem]:
         """A known halt falls after the start; decision-stage fields need
-        ``decision_mean_days`` and fit together."""
+        ``decision_mean_days`` and fit together; options of a switch that is off are
+        refused rather than ignored."""
         if self.halt_date is not None and self.halt_date < self.start_date:
             return [
                 (
@@ -204,6 +205,18 @@ class OffshoreConfig(PolicyConfig):
                     f"got {self.halt_date.isoformat()}",
                 )
             ]
+        defaults = type(self).model_fields
+        unused = []
+        if not self.bring_back_on_halt and (
+            self.bring_back_within_days != defaults["bring_back_within_days"].default
+        ):
+            unused.append(
+                (
+                    "bring_back_within_days",
+                    "has no effect without bring_back_on_halt: true (the switch that brings "
+                    "people back at a halt)",
+                )
+            )
         if self.decision_mean_days is None:
             given = [
                 name
@@ -212,10 +225,14 @@ class OffshoreConfig(PolicyConfig):
             ]
             if self.refused_removed_share > 0:
                 given.append("refused_removed_share")
-            return [
+            if self.removal_there_mean_days != defaults["removal_there_mean_days"].default:
+                given.append("removal_there_mean_days")
+            return unused + [
                 (name, "has no effect without decision_mean_days (decisions in the third country)")
                 for name in given
             ]
+        if unused:
+            return unused
         if self.grant_rate_there is None:
             return [("grant_rate_there", "is required with decision_mean_days, in [0, 1]")]
         removed, moved = self.refused_removed_share, self.refused_shares()[1]

@@ -43,6 +43,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from ..core import schedules, timeline
+from ..core.errors import Problem
 from ..core.records import Origin
 from ..core.schedules import NonNegativeSchedule
 from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR
@@ -134,6 +135,31 @@ class ReturnHubsConfig(PolicyConfig):
     deterrence_routes: list[Route] = Field(default=list(ROUTES), min_length=1)
 
     _renamed = model_validator(mode="before")(reject_renamed)
+
+    def problems_with(self, scenario: object) -> list[Problem]:
+        """Options of a switch that is off are refused rather than ignored."""
+        defaults = type(self).model_fields
+        problems: list[Problem] = []
+        if self.max_stay_days is None and (
+            self.release_after_max_stay != defaults["release_after_max_stay"].default
+        ):
+            problems.append(
+                (
+                    "release_after_max_stay",
+                    "has no effect without max_stay_days (the switch that limits a stay)",
+                )
+            )
+        if not self.bring_back_on_halt and (
+            self.bring_back_within_days != defaults["bring_back_within_days"].default
+        ):
+            problems.append(
+                (
+                    "bring_back_within_days",
+                    "has no effect without bring_back_on_halt: true (the switch that brings "
+                    "people back at a halt)",
+                )
+            )
+        return problems
 
     @field_validator("eligible_households")
     @classmethod

@@ -21,15 +21,22 @@ varied.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field
 
 from ..core import timeline
+from ..core.errors import Problem
 from ..core.records import DecisionOutcome, ExitOutcome
 from ..core.units import DAYS_PER_YEAR
 from .contract import Charges, Policy, PolicyConfig, PolicyOutput, event_charges
+
+#: the largest factor the incentive may put on the departure hazard: at a million, the
+#: baseline's 0.12 departures a person a year becomes one every few minutes; a larger factor
+#: is a slip (and overflows past about 1e308)
+MAX_MULTIPLIER = 1_000_000
 
 
 class VoluntaryReturnConfig(PolicyConfig):
@@ -54,6 +61,31 @@ class VoluntaryReturnConfig(PolicyConfig):
         description="hazard of withdrawing and leaving while awaiting a decision, per year, "
         "at the reference payment",
     )
+
+    def problems_with(self, scenario: object) -> list[Problem]:
+        """A departure rate before decision needs the offer before decision switched on, and
+        the incentive's multiplier must be a number a run can use."""
+        problems: list[Problem] = []
+        if self.pre_decision_departure_rate_per_year > 0 and not self.offer_before_decision:
+            problems.append(
+                (
+                    "pre_decision_departure_rate_per_year",
+                    "has no effect without offer_before_decision: true (the switch that "
+                    "offers the incentive before a decision); switch it on or give 0",
+                )
+            )
+        ratio = self.payment_gbp / self.reference_payment_gbp
+        if self.elasticity * math.log(ratio) > math.log(MAX_MULTIPLIER):
+            problems.append(
+                (
+                    "elasticity",
+                    f"with payment_gbp / reference_payment_gbp = {ratio:g}, an elasticity of "
+                    f"{self.elasticity:g} multiplies the departure hazard by more than "
+                    f"{MAX_MULTIPLIER:,} (everyone would leave at once); give a smaller "
+                    "elasticity or payment",
+                )
+            )
+        return problems
 
 
 class VoluntaryReturn(Policy):

@@ -17,6 +17,7 @@ kind ``fitted`` that records the targets, the objective, the seed and the date.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,7 @@ from ..experiments.evaluate import run_one
 from ..inputs import paths as scenario_paths
 from ..inputs.files import read_model
 from ..inputs.scenario import Scenario
+from ..outputs.writing import atomic_write_text, check_replaceable_file
 from .targets import load_targets, objective
 
 Progress = Callable[[int, float, dict[str, float]], None]
@@ -205,10 +207,25 @@ def write_values(
             _set(data, path, value)
             sources = data.setdefault("sources", {})
             sources[path] = {"kind": "fitted", "note": note}
-        with file.open("w", encoding="utf-8") as handle:
-            yaml.dump(data, handle)
-        written.append(file)
+        text = io.StringIO()
+        yaml.dump(data, text)
+        written.append(atomic_write_text(file, text.getvalue()))
     return written
+
+
+def check_files_to_write(spec_path: Path, spec: CalibrationSpec) -> None:
+    """Refuse, before any fitting, a scenario file the fitted values cannot be written to."""
+    problems = []
+    for index, parameter in enumerate(spec.parameters):
+        for file in parameter.write:
+            try:
+                check_replaceable_file(
+                    (spec_path.parent / file).resolve(), f"parameters.{index}.write"
+                )
+            except InputError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise InputError(str(spec_path), problems)
 
 
 def _set(data, path: str, value: float) -> None:
@@ -252,6 +269,8 @@ def run_calibration(
     """Load, fit and (unless ``dry_run``) write; returns the calibration and files written."""
     spec_path = Path(spec_path).resolve()
     spec = load_spec(spec_path)
+    if not dry_run:
+        check_files_to_write(spec_path, spec)
     targets_path = (spec_path.parent / spec.targets).resolve()
     target_set, scenario_path = load_targets(targets_path)
     scenario = Scenario.from_yaml(scenario_path)

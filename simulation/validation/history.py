@@ -24,6 +24,12 @@ from ..core.version import package_version
 from ..experiments.evaluate import run_one
 from ..inputs.scenario import Scenario
 from ..outputs import plotting
+from ..outputs.writing import (
+    atomic_path,
+    atomic_write_text,
+    check_output_directory,
+    check_output_file,
+)
 from . import replays
 from .targets import TargetSet, evaluate, group_verdicts, load_targets
 
@@ -81,11 +87,11 @@ def figures(scenario: Scenario, target_set: TargetSet, results, directory: Path)
             for t in target_set.targets
             if t.kind == "stock" and t.metric == metric
         ]
-        paths.append(
-            plotting.band_with_points(
-                dates, runs, points, title, unit, directory / f"validation_{metric}.png"
-            )
-        )
+        path = directory / f"validation_{metric}.png"
+        directory.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, keep_suffix=True) as temporary:
+            plotting.band_with_points(dates, runs, points, title, unit, temporary)
+        paths.append(path)
     return paths
 
 
@@ -96,21 +102,24 @@ def report(
     out: Path = Path("docs/validation.md"),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
-    """Run, evaluate and write the report; returns (figure rows, group verdicts, path)."""
+    """Run, evaluate and write the report; returns (figure rows, group verdicts, path).
+    Where the report and its figures go is checked before any run; each file is written
+    atomically."""
+    out = check_output_file(out, origin="history")
+    check_output_directory(out.parent / "figures", origin="history")
     started = time.perf_counter()
     scenario, target_set, results = run_history(targets_path, replications, seed, progress)
     table = evaluate(target_set.targets, results, scenario)
     verdicts = group_verdicts(table)
-    out = Path(out)
     pngs = figures(scenario, target_set, results, out.parent / "figures")
     notes = target_set.notes
     elapsed = time.perf_counter() - started
-    out.write_text(
+    atomic_write_text(
+        out,
         _markdown(
             scenario, table, verdicts, pngs, out, notes, replications, seed, targets_path, elapsed
         )
         + replays.section(replications, seed),
-        encoding="utf-8",
     )
     return table, verdicts, out
 
