@@ -20,6 +20,7 @@ Exit status: 0 on success, 2 for bad input (every problem printed on its own lin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -481,12 +482,22 @@ def _check_out(args: argparse.Namespace) -> None:
         args.out = check_output_directory(args.out, origin=args.command)
 
 
+def _remove_if_empty(directory: Path) -> None:
+    """Remove a directory the output check made, if nothing was written into it."""
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    out = getattr(args, "out", None)
+    made = out is not None and str(out).strip() != "" and not Path(out).exists()
     try:
         _check_out(args)
         return COMMANDS[args.command](args)
     except InputError as exc:
+        if made:
+            _remove_if_empty(Path(out))  # made by the check above; the input was bad
         for line in exc.shown_lines():
             print(
                 f"{exc.origin}: {line}" if not line.startswith(exc.origin) else line,

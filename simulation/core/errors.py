@@ -38,6 +38,11 @@ class InputError(ValueError):
         self.problems = list(problems)
         super().__init__(self.__str__())
 
+    def __reduce__(self):
+        # rebuilt from its arguments, so an error raised in a worker process reaches the
+        # caller whole (the default would call __init__ with the message alone)
+        return (type(self), (self.origin, self.problems))
+
     def lines(self) -> list[str]:
         """Every problem as a line: ``path: message``."""
         return [_line(path, message) for path, message in self.problems]

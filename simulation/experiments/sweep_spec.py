@@ -289,6 +289,18 @@ def check_size(spec: SweepSpec, bases: int, origin: str = "sweep") -> None:
     )
 
 
+def _why_missing(bases: dict[str, Scenario], path: str) -> str:
+    """Why no base scenario has ``path``: the reason the path lookup gives (a renamed field
+    says what replaced it), or that no base has it."""
+    for scenario in bases.values():
+        try:
+            paths.get(scenario.to_dict(), path)
+        except paths.PathError as exc:
+            if exc.renamed:
+                return exc.reason
+    return "no base scenario has this field"
+
+
 def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") -> None:
     """Every parameter exists in some base scenario and both ends of its range are valid, a
     yes/no field is given values rather than a range, every metric is a declared outcome, and
@@ -297,7 +309,7 @@ def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") ->
     for path, space in spec.parameters.items():
         holders = [n for n, s in bases.items() if paths.exists(s.to_dict(), path)]
         if not holders:
-            problems.append((f"parameters.{path}", "no base scenario has this field"))
+            problems.append((f"parameters.{path}", _why_missing(bases, path)))
             continue
         flags = [n for n in holders if isinstance(paths.get(bases[n].to_dict(), path), bool)]
         if flags and space.values is None:

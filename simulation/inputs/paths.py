@@ -18,10 +18,11 @@ from .policy_config import RENAMED
 class PathError(KeyError):
     """A dotted path that names nothing in the scenario."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, renamed: bool = False) -> None:
         super().__init__(path)
         self.path = path
         self.reason = reason
+        self.renamed = renamed  # the path uses a field's old name (the reason gives the new)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -38,7 +39,7 @@ def _child_key(container: Any, part: str, path: str) -> Any:
             if _key_text(key) == part:
                 return key
         if part in RENAMED:
-            raise PathError(path, f"no field '{part}' here: {RENAMED[part]}")
+            raise PathError(path, f"no field '{part}' here: {RENAMED[part]}", renamed=True)
         allowed = ", ".join(_key_text(k) for k in container) or "(nothing)"
         raise PathError(path, f"no field '{part}' here; allowed: {allowed}")
     if isinstance(container, list):
