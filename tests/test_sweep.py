@@ -19,7 +19,13 @@ from simulation import InputError, ScenarioError
 from simulation.experiments.executors import Dask
 from simulation.experiments.sensitivity import sensitivity
 from simulation.experiments.sweep import load_sweep, sweep
-from simulation.experiments.sweep_spec import SweepSpec, load_spec, samples, spec_from_scenario
+from simulation.experiments.sweep_spec import (
+    SweepSpec,
+    SweepWarning,
+    load_spec,
+    samples,
+    spec_from_scenario,
+)
 
 
 def write_sweep(tmp_path, **changes) -> tuple:
@@ -195,7 +201,8 @@ def test_a_killed_sweep_resumes_to_exactly_the_full_set(tmp_path):
     before = load_sweep(out)
     assert 0 < len(before) < 16, "the sweep was not killed part-way"
     spec, bases = load_spec(path)
-    resumed = sweep(spec, bases, out, executor="serial", quiet=True)
+    with pytest.warns(SweepWarning, match="took over the lock"):
+        resumed = sweep(spec, bases, out, executor="serial", quiet=True)
     assert resumed.already_done == len(before) and resumed.ran == 16 - len(before)
     after = load_sweep(out)
     keys = after[["point", "scenario", "replication"]]
