@@ -94,8 +94,9 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:
 def _percentiles(values: np.ndarray, name: str) -> dict[str, float]:
     values = values[np.isfinite(values)]
     out = {f"{name}_mean": float(values.mean()) if len(values) else float("nan")}
-    for q in PERCENTILES:
-        out[f"{name}_p{q}"] = float(np.percentile(values, q)) if len(values) else float("nan")
+    quantiles = np.percentile(values, PERCENTILES) if len(values) else [np.nan] * len(PERCENTILES)
+    for q, value in zip(PERCENTILES, quantiles, strict=True):
+        out[f"{name}_p{q}"] = float(value)  # one partial sort for every percentile
     return out
 
 
