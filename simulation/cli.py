@@ -26,15 +26,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only what every command needs is imported here; each command imports the library modules
+# it uses, so `asylum-sim --help` never loads scipy, pandas, SimPy or the engine.
 from .core.errors import InputError
 from .core.version import package_version
-from .experiments.comparison import NoCrossing, break_even, compare
-from .experiments.evaluate import WHOLE_LIFE_YEARS
-from .experiments.replications import Replications, run_many, summarise
-from .inputs.scenario import Scenario
-from .outputs.report import comparison_table, replications_table, summary_table
 from .outputs.writing import check_output_directory, check_output_file
+
+if TYPE_CHECKING:
+    from .inputs.scenario import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -318,6 +319,10 @@ def _progress(quiet: bool, what: str):
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .experiments.comparison import compare
+    from .experiments.evaluate import WHOLE_LIFE_YEARS
+    from .outputs.report import comparison_table
+
     if len(args.scenarios) < 2:
         raise InputError("compare", [("scenarios", "give at least two scenario files")])
     if args.replications < 2:
@@ -342,6 +347,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_break_even(args: argparse.Namespace) -> int:
+    from .experiments.comparison import NoCrossing, break_even
+
     baseline = _load(args.baseline, args.years)
     policy = _load(args.policy, args.years)
     try:
@@ -373,6 +380,8 @@ def cmd_break_even(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path, years: float | None = None) -> Scenario:
+    from .inputs.scenario import Scenario
+
     scenario = Scenario.from_yaml(path)
     return scenario.with_years(years) if years is not None else scenario
 
@@ -427,6 +436,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .experiments.evaluate import WHOLE_LIFE_YEARS
+    from .experiments.replications import Replications, run_many, summarise
+    from .outputs.report import replications_table, summary_table
+
     scenario = _load(args.scenario, args.years)
     title = f"{scenario.name}: {scenario.start_date} to {scenario.end_date}, seed {args.seed}"
     results = run_many(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from ..core.errors import InputError, ScenarioError
 from ..inputs.scenario import Scenario
@@ -353,6 +352,8 @@ def break_even(
     policy scenario adds to the baseline: the share of eligible crossings that must be
     deterred for the policy to break even.
     """
+    from scipy import optimize  # here, not at the top: importing the package stays cheap
+
     check_metric(metric, "break-even")
     if parameter is None:
         parameter = deterrence_parameter(baseline, policy_scenario)

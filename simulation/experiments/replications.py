@@ -13,7 +13,6 @@ from typing import Any, overload
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..core.errors import InputError
 from ..inputs.scenario import Scenario
@@ -34,6 +33,8 @@ def mean_ci(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[fl
     mean = float(x.mean()) if len(x) else float("nan")
     if len(x) < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # here, not at the top: importing the package stays cheap
+
     half = stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
     return mean, float(mean - half), float(mean + half)
 

@@ -45,8 +45,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
-from scipy.stats import qmc
 
 from ..core.errors import InputError, ScenarioError
 from ..inputs import paths
@@ -114,6 +112,8 @@ class ParameterSpace(BaseModel):
         if self.distribution == "loguniform":
             return np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
         if self.distribution == "triangular":
+            from scipy import stats  # here, not at the top: importing the package stays cheap
+
             c = (self.mode - low) / (high - low)
             return stats.triang.ppf(u, c, loc=low, scale=high - low)
         return low + u * (high - low)
@@ -450,6 +450,8 @@ def unit_design(spec: SweepSpec) -> np.ndarray:
     """The sampler's points in the unit cube, one row per point."""
     d = len(spec.parameters)
     if spec.sampler == "lhs":
+        from scipy.stats import qmc
+
         return qmc.LatinHypercube(d=d, seed=spec.seed).random(spec.points)
     if spec.sampler == "sobol":
         from SALib.sample import sobol
