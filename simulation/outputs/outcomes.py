@@ -41,7 +41,7 @@ COST, CLAIM_COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES = (
     "Backlog at the end date",
     "Hotels",
     "Outcomes over the run",
-    "Waiting (claims made in the run)",
+    "Waiting (claims made in the run, those still waiting counted)",
     "Policies",
 )
 SECTIONS = (COST, CLAIM_COST, BACKLOG, HOTELS, OVER_THE_RUN, WAITING, POLICIES)
@@ -129,20 +129,71 @@ def _people(name: str, description: str, **kw: Any) -> Outcome:
     return Outcome(name, "people", description, **kw)
 
 
-def _waiting(what: str, since: str, printed: dict[int, str]) -> list[Outcome]:
-    """Mean and percentiles of days from claim to ``what``; ``printed`` labels the
-    percentiles the report shows."""
+_KAPLAN_MEIER = (
+    "Kaplan-Meier estimate over the claims made in the run (new claims, further submissions "
+    "and re-entries; see Waiting times below), which counts a claim still waiting at the end "
+    "date as waiting at least as long as it had (censored there) and follows a withdrawn claim "
+    "until its withdrawal (censored there)"
+)
+
+
+def _waiting(what: str, until: str, printed: dict[str, str]) -> list[Outcome]:
+    """The outcomes of one wait, from claim to ``until``: Kaplan-Meier percentiles and
+    restricted mean, the time already waited by claims still waiting at the end date, and the
+    old figures over finished claims only; ``printed`` labels the ones the report shows,
+    keyed by the name's ending (``p50``, ``waited_median``)."""
     name = f"days_to_{what}"
-    rows = [Outcome(f"{name}_mean", "days", f"Mean days from claim to {since}.")]
+
+    def shown(key: str) -> dict[str, Any]:
+        return {"section": WAITING, "label": printed[key]} if key in printed else {}
+
+    rows = []
     for q in PERCENTILES:
         statistic = "Median" if q == 50 else f"{q}th percentile of"
         rows.append(
             Outcome(
                 f"{name}_p{q}",
                 "days",
-                f"{statistic} days from claim to {since}.",
-                section=WAITING if q in printed else None,
-                label=printed.get(q),
+                f"{statistic} days from claim to {until}: the {_KAPLAN_MEIER}; not reached, "
+                f"NaN (null in JSON, n/a in tables), when the estimate has fewer than {q}% of "
+                "claims through by the longest wait the run could observe.",
+                **shown(f"p{q}"),
+            )
+        )
+    rows.append(
+        Outcome(
+            f"{name}_restricted_mean",
+            "days",
+            f"Mean days from claim to {until}, each wait capped at the length of the run: the "
+            f"area under the survival curve of the {_KAPLAN_MEIER}, up to the end date; below "
+            "the true mean while some claims would wait longer than the run.",
+            **shown("restricted_mean"),
+        )
+    )
+    for statistic, key in (("Mean", "mean"), ("Median", "median")):
+        rows.append(
+            Outcome(
+                f"days_waited_so_far_{what}_{key}",
+                "days",
+                f"{statistic} days already waited at the end date by the claims made in the run "
+                f"that were still waiting for {until} then (withdrawn claims not counted); "
+                "NaN when none was.",
+                **shown(f"waited_{key}"),
+            )
+        )
+    only = (
+        "over only the claims made in the run that got there by the end date (claims still "
+        "waiting then are left out, so the longest waits are missing and the figure is biased "
+        "low; the Kaplan-Meier figures without _finished count them); NaN when none did"
+    )
+    rows.append(
+        Outcome(f"{name}_finished_mean", "days", f"Mean days from claim to {until}, {only}.")
+    )
+    for q in PERCENTILES:
+        statistic = "Median" if q == 50 else f"{q}th percentile of"
+        rows.append(
+            Outcome(
+                f"{name}_finished_p{q}", "days", f"{statistic} days from claim to {until}, {only}."
             )
         )
     return rows
@@ -340,13 +391,22 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     *_waiting(
         "initial_decision",
-        "a grant or refusal at initial decision (claims made in the run)",
-        {50: "days to initial decision, median", 90: "days to initial decision, 90th pct"},
+        "a grant or refusal at initial decision",
+        {
+            "p50": "days to initial decision, median",
+            "p90": "days to initial decision, 90th pct",
+            "waited_median": "waited so far, no decision yet, median",
+        },
     ),
     *_waiting(
         "final_outcome",
-        "a grant (initial or on appeal) or exhausted appeal rights (claims made in the run)",
-        {50: "days to final outcome, median"},
+        "the final outcome (a grant at initial decision, an appeal allowed, or appeal rights "
+        "exhausted)",
+        {
+            "p50": "days to final outcome, median",
+            "restricted_mean": "days to final outcome, restricted mean",
+            "waited_median": "waited so far, no final outcome, median",
+        },
     ),
     Outcome(
         "claimants_simulated",
@@ -411,10 +471,22 @@ def zero_when_absent() -> tuple[str, ...]:
     return tuple(o.prefix for o in OUTCOMES if o.aggregation.absent_is_zero)
 
 
+#: Outcomes that no longer exist, and what to ask for instead.
+RENAMED: dict[str, str] = {
+    f"days_to_{what}_mean": (
+        f"days_to_{what}_restricted_mean (Kaplan-Meier, each wait capped at the run's length) "
+        f"or days_to_{what}_finished_mean (the old figure, over finished claims only)"
+    )
+    for what in ("initial_decision", "final_outcome")
+}
+
+
 def unknown_metric(metric: str) -> str | None:
     """Why ``metric`` cannot be asked for, or None if it is a declared outcome."""
     if is_outcome(metric):
         return None
+    if metric in RENAMED:
+        return f"metric {metric!r} is no longer reported; ask for {RENAMED[metric]}"
     return f"unknown metric {metric!r}; known: {', '.join(known())}"
 
 
@@ -430,6 +502,45 @@ a comparison, a break-even or a sweep can use. A name with `<placeholders>` is a
 members depend on the scenario: its cost categories, arrival routes and policies.
 Replications of a scenario are combined as the last column says.
 
+"""
+
+
+_WAITING_TIMES = """\
+## Waiting times
+
+The `days_to_*` and `days_waited_so_far_*` outcomes follow the claims made in the run: new
+claims, further submissions and re-entries. The stocks of the start date are not among them
+(their claims were made before it), nor people a policy brought back to claim in the UK (their
+wait began on their first arrival), nor claims a policy diverted on arrival (they never join
+the UK queue; the policy reports them). Two waits are measured from the claim: to the initial
+decision (a grant or a refusal) and to the final outcome (a grant at initial decision, an appeal
+allowed, or appeal rights exhausted, whether after a dismissed appeal or with no appeal).
+
+A run ends while many claims are still waiting. Figures over the claims that finished leave
+those out, and with them the longest waits: in a run where the backlog grows, the median of the
+finished waits can fall as waits get longer. The headline figures count every claim: one still
+waiting at the end date has waited at least as long as it had by then (it is right-censored
+there), and the distribution of waits is the Kaplan-Meier estimate. A claim withdrawn while
+waiting (by the claimant, or through a policy such as voluntary return before a decision) is
+followed until its withdrawal and censored there, so the figures describe a claimant who stays.
+
+- `days_to_<wait>_p10`, `_p50`, `_p90`: the shortest wait by which the estimate has that share
+  of claims through. When it never gets there within the waits the run could observe (at most
+  the run's length), the percentile is *not reached*: NaN, `null` in JSON, `n/a` in tables. A
+  longer run, or one where fewer claims wait so long, may reach it.
+- `days_to_<wait>_restricted_mean`: the mean of each wait capped at the run's length (the area
+  under the survival curve up to the end date). It depends on the run's length, and is below
+  the true mean while some claims would wait longer than the run.
+- `days_waited_so_far_<wait>_mean`, `_median`: how long the claims still waiting at the end
+  date had waited by then.
+- `days_to_<wait>_finished_mean`, `_p10`, `_p50`, `_p90`: the old figures, over the claims
+  that finished within the run only. They understate waits, most where many are censored.
+
+Kaplan-Meier takes every claim made in the run as drawn from one distribution of waits: a long
+wait is estimated from the early claims, the only ones followed that long. Where waits grow over
+the run, the late claims that would wait longest are the ones censored soonest, so the estimate
+still understates them, though much less than the finished-only figures
+(`tests/test_waiting_times.py` checks both against queueing theory).
 """
 
 
@@ -449,7 +560,15 @@ def reference_table() -> str:
     ]
     units = ["| unit | meaning |", "| --- | --- |"]
     units += [f"| {unit} | {_cell(meaning)} |" for unit, meaning in UNITS.items()]
-    return _HEADER + "\n".join(rows) + "\n\n## Units\n\n" + "\n".join(units) + "\n"
+    return (
+        _HEADER
+        + "\n".join(rows)
+        + "\n\n"
+        + _WAITING_TIMES
+        + "\n## Units\n\n"
+        + "\n".join(units)
+        + "\n"
+    )
 
 
 def write_reference(path: str | Path) -> Path:

@@ -25,8 +25,8 @@ from ..core.version import package_version
 from ..core.vocabulary import ROUTE_CODES
 from ..engine import accommodation
 from ..engine.pipeline import RunRecords
-from . import costs
-from .outcomes import OUTCOMES, PERCENTILES
+from . import costs, waiting
+from .outcomes import OUTCOMES
 from .whole_life import AfterEnd
 from .writing import atomic_path, check_output_directory, write_json
 from .writing import json_default as json_default  # where it lived before writing.py
@@ -89,15 +89,6 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:
         else:
             flat[f"{prefix}{key}"] = float(value)
     return flat
-
-
-def _percentiles(values: np.ndarray, name: str) -> dict[str, float]:
-    values = values[np.isfinite(values)]
-    out = {f"{name}_mean": float(values.mean()) if len(values) else float("nan")}
-    quantiles = np.percentile(values, PERCENTILES) if len(values) else [np.nan] * len(PERCENTILES)
-    for q, value in zip(PERCENTILES, quantiles, strict=True):
-        out[f"{name}_p{q}"] = float(value)  # one partial sort for every percentile
-    return out
 
 
 def stage_series(records: dict[str, np.ndarray], days: int) -> dict[str, np.ndarray]:
@@ -226,22 +217,6 @@ def build(
     by_category = {name: float(values.sum()) for name, values in ledger.items()}
     discounted = {name: float((values * factors).sum()) for name, values in ledger.items()}
 
-    origin = records["origin"]
-    in_run = np.isin(origin, (Origin.NEW_CLAIM, Origin.FURTHER_SUBMISSION, Origin.REENTRY))
-    decided = in_run & np.isin(
-        records["dec_outcome"], (DecisionOutcome.GRANTED, DecisionOutcome.REFUSED)
-    )
-    wait = records["t_dec_end"][decided] - records["t_claim"][decided]
-    final = np.full(len(origin), np.nan)
-    granted = records["dec_outcome"] == DecisionOutcome.GRANTED
-    final[granted] = records["t_dec_end"][granted]
-    allowed = records["app_outcome"] == AppealOutcome.ALLOWED
-    final[allowed] = records["t_app_end"][allowed]
-    at_are = records["exit_outcome"] != ExitOutcome.NONE
-    final[at_are] = records["t_are"][at_are]
-    reached = in_run & np.isfinite(final) & (final <= run.horizon)
-    to_final = final[reached] - records["t_claim"][reached]
-
     hotel = series["in_hotel"]
     values: dict[str, Any] = {
         "total_cost_gbp": float(sum(by_category.values())),
@@ -265,9 +240,9 @@ def build(
     }
     for name, times in events.items():
         values[name] = _count_by(times, run.horizon)
-    values.update(_percentiles(wait, "days_to_initial_decision"))
-    values.update(_percentiles(to_final, "days_to_final_outcome"))
-    values["claimants_simulated"] = int(len(origin))
+    # claim to decision and to final outcome, those still waiting counted (.waiting)
+    values.update(waiting.outcomes(records, run.horizon))
+    values["claimants_simulated"] = int(len(records["origin"]))
     families: dict[str, dict[str, Any]] = {
         "cost_by_category_gbp": by_category,
         "cost_by_category_discounted_gbp": discounted,
