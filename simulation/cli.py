@@ -6,12 +6,17 @@
     asylum-sim validate FILE
     asylum-sim run SCENARIO [--seed N] [--replications N] [--years Y] [--out DIR]
     asylum-sim compare A.yaml B.yaml ... [--replications N] [--seed N] [--years Y] [--out DIR]
-    asylum-sim break-even BASELINE POLICY [--parameter PATH] [--metric M] [--low L --high H]
-    asylum-sim history [--targets FILE] [--replications N] [--seed N] [--out docs/validation.md]
-    asylum-sim calibrate SPEC [--dry-run] [--max-evaluations N]
-    asylum-sim sweep SWEEP.yaml|SCENARIO.yaml --out DIR [--workers N] [--scheduler ADDR]
-               [--resume] [--sampler S --points N]
+    asylum-sim break-even BASELINE POLICY --parameter PATH [--metric M] [--low L --high H]
+               [--workers N]
+    asylum-sim history [--targets FILE] [--replications N] [--seed N] [--out DIR | --docs]
+    asylum-sim calibrate SPEC [--dry-run] [--max-evaluations N]   (Ctrl-C keeps the best so far)
+    asylum-sim sweep SWEEP.yaml|SCENARIO.yaml --out DIR [--workers N | --serial | --scheduler A]
+               [--resume] [--sampler S] [--points N] [--replications N] [--seed N] [--years Y]
     asylum-sim sensitivity DIR --metric M [--scenario NAME] [--versus NAME]
+
+A scenario or sweep file that is not found as given is looked up among the shipped scenarios
+(``baseline.yaml``, ``scenarios/history/uk_2023_2025.yaml``), so the commands work from any
+folder. Every option is applied or refused: none is ignored in some mode.
 
 Exit status: 0 on success, 2 for bad input (every problem printed on its own line as
 ``field.path: what is wrong``), 1 for anything else.
@@ -20,19 +25,18 @@ Exit status: 0 on success, 2 for bad input (every problem printed on its own lin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Only what every command needs is imported here; each command imports the library modules
 # it uses, so `asylum-sim --help` never loads scipy, pandas, SimPy or the engine.
 from .core.errors import InputError
 from .core.version import package_version
-from .outputs.writing import check_output_directory, check_output_file
+from .outputs.writing import check_output_directory
 
 if TYPE_CHECKING:
     from .inputs.scenario import Scenario
@@ -140,34 +144,62 @@ def build_parser() -> argparse.ArgumentParser:
     even.add_argument("policy", type=Path)
     even.add_argument(
         "--parameter",
-        help="dotted path of the parameter to vary (default: the deterred_share of the one "
-        "deterring policy the policy scenario adds)",
+        required=True,
+        help="dotted path of the number to vary in the policy scenario, e.g. "
+        "policies.offshore.deterred_share (a deterred share answers in eligible crossings)",
     )
     even.add_argument("--metric", default="total_cost_whole_life_discounted_gbp")
-    even.add_argument("--low", type=float)
-    even.add_argument("--high", type=float)
+    even.add_argument(
+        "--low", type=float, help="lowest value to try (default: the uncertainty range)"
+    )
+    even.add_argument(
+        "--high", type=float, help="highest value to try (default: the uncertainty range)"
+    )
     even.add_argument("--seed", type=_non_negative_int, default=1)
     even.add_argument("--replications", type=_positive_int, default=10)
     even.add_argument("--years", type=_positive_float)
+    even.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes, one replication's search each (results are identical)",
+    )
     even.add_argument("--quiet", action="store_true")
 
     hist = commands.add_parser(
         "history", help="run 2023-2025 and write the validation report against published figures"
     )
     hist.add_argument(
-        "--targets", type=Path, default=Path("scenarios/validation/targets_2023_2025.yaml")
+        "--targets",
+        type=Path,
+        help="targets file (default: the shipped scenarios/validation/targets_2023_2025.yaml)",
     )
     hist.add_argument("--replications", type=_positive_int, default=20)
     hist.add_argument("--seed", type=_non_negative_int, default=1)
-    hist.add_argument("--out", default=Path("docs/validation.md"))
+    where = hist.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out", help="directory for validation.md and figures/ (default: out/history)"
+    )
+    where.add_argument(
+        "--docs",
+        action="store_true",
+        help="regenerate docs/validation.md and docs/figures/ of the source checkout",
+    )
     hist.add_argument("--quiet", action="store_true")
 
     cal = commands.add_parser(
         "calibrate", help="fit unpublished parameters to published series (see --help)"
     )
     cal.add_argument("spec", type=Path)
-    cal.add_argument("--dry-run", action="store_true")
-    cal.add_argument("--max-evaluations", type=_positive_int)
+    cal.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="evaluate the objective once at the values the scenario files hold (where a fit "
+        "starts); fit and write nothing",
+    )
+    cal.add_argument(
+        "--max-evaluations", type=_positive_int, help="at most this many (default: the file's)"
+    )
     cal.add_argument("--quiet", action="store_true")
 
     sw = commands.add_parser(
@@ -175,20 +207,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("file", type=Path, help="a sweep file, or a scenario with uncertainty:")
     sw.add_argument("--out", required=True, help="directory of Parquet results")
-    sw.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
-    sw.add_argument("--serial", action="store_true", help="run in this process")
-    sw.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    runner = sw.add_mutually_exclusive_group()
+    runner.add_argument(
+        "--workers", type=_positive_int, help="local processes (default: all cores)"
+    )
+    runner.add_argument("--serial", action="store_true", help="run in this process")
+    runner.add_argument("--scheduler", help="address of a dask.distributed scheduler")
     sw.add_argument("--resume", action="store_true", help="continue a sweep in --out")
+    # For a sweep file these override the file's own values (recorded in spec.yaml and the
+    # manifest); for a scenario file they shape the sweep, with the defaults shown.
     sw.add_argument(
         "--sampler",
         choices=["grid", "lhs", "sobol", "morris"],
-        default="lhs",
-        help="for a scenario file: how to sample its ranges",
+        help="how to sample (default: the sweep file's; lhs for a scenario file)",
     )
-    sw.add_argument("--points", type=_positive_int, default=20)
-    sw.add_argument("--replications", type=_positive_int, default=1)
-    sw.add_argument("--seed", type=_non_negative_int, default=1)
-    sw.add_argument("--years", type=_positive_float)
+    sw.add_argument(
+        "--points",
+        type=_positive_int,
+        help="points (default: the sweep file's; 20 for a scenario file)",
+    )
+    sw.add_argument(
+        "--replications",
+        type=_positive_int,
+        help="replications per point (default: the sweep file's; 1 for a scenario file)",
+    )
+    sw.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        help="seed of the design and the runs (default: the sweep file's; 1 for a scenario)",
+    )
+    sw.add_argument(
+        "--years", type=_positive_float, help="shorten every base scenario (overrides the file)"
+    )
     sw.add_argument("--quiet", action="store_true")
 
     sens = commands.add_parser("sensitivity", help="Sobol or Morris indices of a sweep")
@@ -203,7 +253,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import warnings
 
     from .experiments.sweep import sweep
-    from .experiments.sweep_spec import SweepWarning, is_sweep_spec, load_spec, spec_from_scenario
+    from .experiments.sweep_spec import (
+        SweepWarning,
+        is_sweep_spec,
+        load_spec,
+        spec_from_scenario,
+        with_options,
+    )
     from .inputs.files import read_yaml
 
     if args.resume and not (args.out / "spec.yaml").exists():
@@ -219,15 +275,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", SweepWarning)
         warnings.showwarning = note
-        data = read_yaml(args.file)
-        if is_sweep_spec(data):
-            spec, bases = load_spec(args.file)
+        file = _find(args.file)
+        given = {  # options given on the command line: applied over the file, never ignored
+            "sampler": args.sampler,
+            "points": args.points,
+            "replications": args.replications,
+            "seed": args.seed,
+            "years": args.years,
+        }
+        given = {k: v for k, v in given.items() if v is not None}
+        if is_sweep_spec(read_yaml(file)):
+            spec, bases = load_spec(file, given)
         else:
             spec, bases = spec_from_scenario(
-                args.file, args.sampler, args.points, args.replications, args.seed
+                file,
+                given.get("sampler", "lhs"),
+                given.get("points", 20),
+                given.get("replications", 1),
+                given.get("seed", 1),
             )
-        if args.years is not None:
-            spec = spec.model_copy(update={"years": args.years})
+            spec = with_options(spec, {"years": args.years}, str(file))
         executor = "serial" if args.serial else "processes"
         outcome = sweep(
             spec,
@@ -237,6 +304,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             quiet=args.quiet,
+            options=given,
         )
     print(
         f"{outcome.directory}: {outcome.already_done + outcome.ran} of {outcome.total} runs done"
@@ -247,26 +315,40 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .experiments.sensitivity import sensitivity
+    import warnings
 
-    table = sensitivity(args.directory, args.metric, args.scenario, args.versus)
+    from .experiments.sensitivity import SensitivityWarning, sensitivity
+    from .experiments.sweep_spec import SweepWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SensitivityWarning)
+        warnings.simplefilter("always", SweepWarning)
+        table = sensitivity(args.directory, args.metric, args.scenario, args.versus)
     print(
         f"Sensitivity of {args.metric}"
         + (f" (difference from {args.versus})" if args.versus else "")
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for warning in caught:  # too small a sweep, or parts of it left out: said, not hidden
+        if issubclass(warning.category, SensitivityWarning | SweepWarning):
+            print(f"note: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .validation.history import report
+    from .validation.history import REPORT_NAME, report
 
     table, verdicts, path = report(
-        args.targets,
+        None if args.targets is None else _find(args.targets),
         args.replications,
         args.seed,
-        args.out,
+        None if args.out is None else Path(args.out) / REPORT_NAME,
         progress=_progress(args.quiet, "replications"),
+        docs=args.docs,
     )
     passed = int(verdicts["pass"].sum())
     print(
@@ -275,29 +357,60 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     for group, row in verdicts.iterrows():
         print(f"  {group}: {row['passed']}/{row['figures']} {'pass' if row['pass'] else 'FAIL'}")
-    print(f"wrote {path}")
+    print(f"wrote {path} and its figures in {path.parent / 'figures'}")
     return EXIT_OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .validation.calibrate import round_fitted, run_calibration
+    from .experiments.comparison import plain_number
+    from .validation.calibrate import CalibrationInterrupted, load_spec, run_calibration
 
     started = time.perf_counter()
+    limit = args.max_evaluations or load_spec(args.spec).max_evaluations
+    best = [float("inf")]
 
     def progress(n: int, value: float, values: dict[str, float]) -> None:
-        shown = ", ".join(f"{k.split('.')[-1]}={v:.4g}" for k, v in values.items())
+        best[0] = min(best[0], value)
+        shown = ", ".join(f"{path}={plain_number(v)}" for path, v in values.items())
         elapsed = time.perf_counter() - started
-        print(f"[{n:4d} {elapsed:6.0f} s] objective {value:10.4f}  {shown}", file=sys.stderr)
+        print(
+            f"[{n:4d} of at most {limit}, {elapsed:6.0f} s] objective {value:10.4f} "
+            f"(best {best[0]:.4f})  {shown}",
+            file=sys.stderr,
+        )
 
-    calibration, written = run_calibration(
-        args.spec, args.dry_run, args.max_evaluations, None if args.quiet else progress
-    )
-    print(
-        f"objective {calibration.objective:.4f} after {calibration.evaluations} evaluations "
-        f"({calibration.message})"
-    )
+    try:
+        calibration, written = run_calibration(
+            args.spec,
+            args.dry_run,
+            args.max_evaluations,
+            None if args.quiet or args.dry_run else progress,
+        )
+    except CalibrationInterrupted as stopped:
+        found = stopped.calibration
+        where = (
+            "written to " + ", ".join(str(p) for p in stopped.written) + " (marked interrupted)"
+            if stopped.written
+            else "not written (the calibration file names no scenario file to write)"
+        )
+        print(
+            f"interrupted after {found.evaluations} evaluations: the best point so far "
+            f"(objective {found.objective:.4f}) is {where}; a re-run continues from it",
+            file=sys.stderr,
+        )
+        return 130
+    if calibration.dry_run:
+        print(
+            f"objective {calibration.objective:.4f} at the values the scenario holds "
+            "(dry run: one evaluation; nothing fitted or written)"
+        )
+    else:
+        print(
+            f"objective {calibration.objective:.4f} after {calibration.evaluations} "
+            f"evaluations ({calibration.message})"
+        )
     for path, value in calibration.values.items():
-        print(f"  {path} = {round_fitted(value):g}")
+        print(f"  {path} = {plain_number(value)}")
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK
@@ -361,28 +474,35 @@ def cmd_break_even(args: argparse.Namespace) -> int:
             seed=args.seed,
             low=args.low,
             high=args.high,
-            progress=_progress(args.quiet, "simulations"),
+            progress=_progress(args.quiet, "replications searched"),
+            workers=args.workers,
         )
     except NoCrossing as exc:
-        if not args.quiet:
-            print(file=sys.stderr)
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
-    if not args.quiet:
-        print(file=sys.stderr)
     print(found)
     if found.no_crossing:
         print(
-            f"{found.no_crossing} of {args.replications} replications had no crossing in "
-            f"[{found.low:g}, {found.high:g}] and are left out",
+            f"{found.no_crossing} of {args.replications} replications had no crossing from "
+            f"{found.range_text} and are left out",
         )
     return EXIT_OK
+
+
+def _find(path: Path) -> Path:
+    """``path``, or the shipped file it names when it is not found as given (with a note)."""
+    from .inputs import shipped
+
+    found = shipped.resolve(path)
+    if found != Path(path):
+        print(f"note: {path} is not in this folder; using the shipped {found}", file=sys.stderr)
+    return found
 
 
 def _load(path: Path, years: float | None = None) -> Scenario:
     from .inputs.scenario import Scenario
 
-    scenario = Scenario.from_yaml(path)
+    scenario = Scenario.from_yaml(_find(path))
     return scenario.with_years(years) if years is not None else scenario
 
 
@@ -489,28 +609,39 @@ def _check_out(args: argparse.Namespace) -> None:
     """Refuse an --out that cannot be written before any run (a run is not lost at the end)."""
     if getattr(args, "out", None) is None:
         return
-    if args.command == "history":  # --out is the report file; its figures go beside it
-        args.out = check_output_file(args.out, origin=args.command)
-    else:
-        args.out = check_output_directory(args.out, origin=args.command)
+    args.out = check_output_directory(args.out, origin=args.command)
 
 
-def _remove_if_empty(directory: Path) -> None:
-    """Remove a directory the output check made, if nothing was written into it."""
-    with contextlib.suppress(OSError):
-        directory.rmdir()
+def _missing_folders(out: Any) -> list[Path]:
+    """The folders of ``out`` that do not exist yet, deepest first (what the output check
+    will make)."""
+    if out is None or str(out).strip() == "":
+        return []
+    missing = []
+    path = Path(out).absolute()
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders the output check made, deepest first, if nothing was written."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = getattr(args, "out", None)
-    made = out is not None and str(out).strip() != "" and not Path(out).exists()
+    made = _missing_folders(getattr(args, "out", None))
     try:
         _check_out(args)
         return COMMANDS[args.command](args)
     except InputError as exc:
-        if made:
-            _remove_if_empty(Path(out))  # made by the check above; the input was bad
+        _remove_if_empty(made)  # made by the check above; the input was bad
         for line in exc.shown_lines():
             print(
                 f"{exc.origin}: {line}" if not line.startswith(exc.origin) else line,

@@ -266,6 +266,7 @@ def test_the_command_prints_the_share_of_eligible_crossings(tmp_path, capsys):
     policy.write_text(yaml.safe_dump({"extends": "base.yaml", "policies": {"offshore": DETERRING}}))
     code = main(
         ["break-even", str(base), str(policy), "--metric", "total_cost_gbp"]
+        + ["--parameter", "policies.offshore.deterred_share"]
         + ["--replications", "2", "--quiet"]
     )
     out = capsys.readouterr().out

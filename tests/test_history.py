@@ -147,8 +147,8 @@ def _calibration_files(tmp_path, truth: float):
 
 def test_calibration_recovers_a_known_value_and_repeats_itself(tmp_path):
     spec = _calibration_files(tmp_path, truth=1.2)
-    first, _ = run_calibration(spec, dry_run=True)
-    second, _ = run_calibration(spec, dry_run=True)
+    first, _ = run_calibration(spec, write=False)
+    second, _ = run_calibration(spec, write=False)
     assert first.values == second.values and first.objective == second.objective
     fitted = first.values["decisions.withdrawal_rate_per_year"]
     assert abs(fitted - 1.2) < 0.12, fitted
@@ -188,11 +188,12 @@ def test_shipped_calibration_file_is_valid():
 def test_history_report_command_writes_markdown_and_figures(tmp_path, monkeypatch):
     from simulation.cli import main
 
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "validation.md"
-    assert main(["history", "--replications", "2", "--out", str(out), "--quiet"]) == 0
-    text = out.read_text()
+    monkeypatch.chdir(tmp_path)  # from any folder: the targets are the shipped ones
+    docs = (ROOT / "docs" / "validation.md").read_bytes()
+    assert main(["history", "--replications", "2", "--out", "report", "--quiet"]) == 0
+    text = (tmp_path / "report" / "validation.md").read_text()
     assert "targets pass" in text and "| V5.appeals_dec2024 |" in text
-    pngs = sorted((tmp_path / "figures").glob("*.png"))
+    pngs = sorted((tmp_path / "report" / "figures").glob("*.png"))
     assert len(pngs) == 4 and all(p.stat().st_size > 10_000 for p in pngs)
-    shutil.rmtree(tmp_path / "figures")
+    assert (ROOT / "docs" / "validation.md").read_bytes() == docs  # the documented report stays
+    shutil.rmtree(tmp_path / "report" / "figures")

@@ -146,7 +146,7 @@ def test_a_bad_out_fails_with_exit_2_before_the_command_runs(
 ):
     scenario = str(_tiny_file(tmp_path))
     taken = tmp_path / "taken"
-    taken.mkdir() if command == "history" else taken.write_text("keep me")
+    taken.write_text("keep me")  # history's --out is a directory too (validation.md, figures/)
     out = "" if bad == "empty" else str(taken)
 
     monkeypatch.setitem(cli.COMMANDS, command, _unreachable)
@@ -159,7 +159,7 @@ def test_a_bad_out_fails_with_exit_2_before_the_command_runs(
     assert cli.main([*argv, "--out", out, "--quiet"]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.startswith(f"{command}: out: "), err
-    if bad == "file" and command != "history":
+    if bad == "file":
         assert taken.read_text() == "keep me"
 
 
@@ -202,12 +202,13 @@ def test_history_checks_where_it_writes_before_running(tmp_path, monkeypatch):
     from simulation.validation import history
 
     monkeypatch.setattr(history, "run_history", _unreachable)
+    targets = history.default_targets()  # read first: bad input never leaves a folder behind
     with pytest.raises(InputError) as caught:
-        history.report(tmp_path / "targets.yaml", out=tmp_path)
+        history.report(targets, out=tmp_path)
     assert _fields(caught.value) == ["out"]
     (tmp_path / "figures").write_text("not a directory")
     with pytest.raises(InputError):
-        history.report(tmp_path / "targets.yaml", out=tmp_path / "validation.md")
+        history.report(targets, out=tmp_path / "validation.md")
 
 
 def test_calibration_checks_the_files_it_writes_before_fitting(tmp_path, monkeypatch):
@@ -265,12 +266,12 @@ def test_summary_json_is_strict_with_null_for_what_a_run_leaves_undefined(
     tmp_path, undefined_scenario
 ):
     result = run(undefined_scenario, seed=1)
-    assert math.isnan(result.summary["days_to_initial_decision_mean"])
+    assert math.isnan(result.summary["days_to_initial_decision_p50"])
     assert math.isnan(result.summary["policies"]["return_hubs"]["halt_day"])
     result.write(tmp_path)
     summary = strict_loads((tmp_path / "summary.json").read_text())
     strict_loads((tmp_path / "manifest.json").read_text())
-    assert summary["days_to_initial_decision_mean"] is None
+    assert summary["days_to_initial_decision_p50"] is None
     assert summary["days_to_final_outcome_p50"] is None
     assert summary["policies"]["return_hubs"]["halt_day"] is None
     assert summary["policies"]["return_hubs"]["halted"] == 0.0
@@ -288,8 +289,8 @@ def test_replications_summary_json_is_strict(tmp_path, undefined_scenario):
     summary = strict_loads(written[0].read_text())
     manifest = strict_loads(written[2].read_text())
     rows = {row["metric"]: row for row in summary["metrics"]}
-    assert rows["days_to_initial_decision_mean"]["mean"] is None
-    assert rows["days_to_initial_decision_mean"]["ci_low"] is None
+    assert rows["days_to_initial_decision_p50"]["mean"] is None
+    assert rows["days_to_initial_decision_p50"]["ci_low"] is None
     assert rows["claims"]["mean"] == replications.summary.set_index("metric").loc["claims", "mean"]
     assert summary["replications"] == 2 and len(summary["per_replication"]) == 2
     assert manifest["replications"] == 2 and "replication" not in manifest
@@ -306,7 +307,7 @@ def test_the_command_writes_strict_json_for_replications(tmp_path, capsys):
     assert cli.main([*argv, "--quiet"]) == 0
     summary = strict_loads((out / "summary.json").read_text())
     rows = {row["metric"]: row for row in summary["metrics"]}
-    assert rows["days_to_initial_decision_mean"]["mean"] is None
+    assert rows["days_to_initial_decision_p50"]["mean"] is None
     manifest = strict_loads((out / "manifest.json").read_text())
     assert "replication" not in manifest and manifest["replications"] == 2
     assert len(manifest["wall_seconds"]) == 2

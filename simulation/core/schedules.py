@@ -24,7 +24,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -65,7 +65,9 @@ def at_most(limit: float, reason: str) -> AfterValidator:
 
     def check(value: float) -> float:
         if value > limit:
-            raise ValueError(f"must be at most {limit:,.0f} ({reason}), got {value:g}")
+            # an integer too large for a float cannot be shown as one
+            shown = f"{value:g}" if isinstance(value, float) or value < 1e300 else "over 1e300"
+            raise ValueError(f"must be at most {limit:,.0f} ({reason}), got {shown}")
         return value
 
     return AfterValidator(check)
@@ -151,6 +153,8 @@ def _date_problem(value: Any) -> str | None:
             f"must be a date written YYYY-MM-DD, not the number {value!r} (a number would "
             "be read as seconds since 1970)"
         )
+    if isinstance(value, datetime):
+        return f"must be a date written YYYY-MM-DD, without a time of day, got {value.isoformat()}"
     if isinstance(value, str):
         if not _ISO_DATE.fullmatch(value):
             return f"must be a date written YYYY-MM-DD, got {value!r}"

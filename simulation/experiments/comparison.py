@@ -12,18 +12,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputError, ScenarioError
+from ..core.errors import InputError
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
+from ..outputs.report import number
 from ..outputs.results import Result
 from ..outputs.writing import atomic_path, check_output_directory
 from ..policies.contract import RENAMED
 from .evaluate import WHOLE_LIFE_YEARS, check_whole_life_years, run_one
+from .executors import map_ordered
 from .replications import mean_ci, run_many
 
 Progress = Callable[[int, int], None]
@@ -167,6 +170,7 @@ class BreakEven:
     low: float
     high: float
     decomposition: Decomposition | None = None
+    simulations: int = 0  # runs of either scenario the search took, over all replications
 
     @property
     def deterred(self) -> bool:
@@ -186,10 +190,21 @@ class BreakEven:
                 f"{self.metric} to equal the baseline's (95% CI {self.ci_low:.1%} to "
                 f"{self.ci_high:.1%}, {runs}; {self.parameter})"
             )
+        value, low, high = (self.value_text(v) for v in (self.value, self.ci_low, self.ci_high))
         return (
             f"{self.metric} of the policy equals the baseline's at {self.parameter} = "
-            f"{self.value:.4g} (95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, {runs})"
+            f"{value} (95% CI {low} to {high}, {runs})"
         )
+
+    def value_text(self, value: float) -> str:
+        """A value of the parameter as text: money for a field in pounds, a plain number
+        otherwise (never in scientific notation)."""
+        return parameter_text(value, self.parameter)
+
+    @property
+    def range_text(self) -> str:
+        """The range searched, as text: ``0 to 0.5``, ``£100.00 to £250.00``."""
+        return f"{self.value_text(self.low)} to {self.value_text(self.high)}"
 
 
 @dataclass(frozen=True)
@@ -218,20 +233,21 @@ class Decomposition:
     def __str__(self) -> str:
         terms = "discounted" if self.discounted else "constant prices"
         per_claim = self.avoided_per_claim_gbp
-        per = "" if math.isnan(per_claim) else f" (£{per_claim:,.0f} per claim avoided)"
+        per = "" if math.isnan(per_claim) else f" ({money(per_claim)} per claim avoided)"
         within = "" if self.after_end_change_gbp is None else " within the run"
-        after = (
-            ""
-            if self.after_end_change_gbp is None
-            else f"; costs after the end date change by £{self.after_end_change_gbp / 1e6:+,.1f}m"
-        )
+        change = self.after_end_change_gbp
+        after = "" if change is None else f"; costs after the end date change by {_signed(change)}"
         return (
             f"At the break-even point ({terms}, means over replications): the policy's own "
-            f"costs{within} £{self.policy_costs_gbp / 1e6:,.1f}m; UK costs avoided{within} "
-            f"£{self.core_costs_avoided_gbp / 1e6:,.1f}m{per}{after}; new claims avoided "
+            f"costs{within} {money(self.policy_costs_gbp)}; UK costs avoided{within} "
+            f"{money(self.core_costs_avoided_gbp)}{per}{after}; new claims avoided "
             f"{self.claims_avoided:,.0f}; people relocated or transferred "
             f"{self.people_moved:,.0f}."
         )
+
+
+def _signed(gbp: float) -> str:
+    return ("+" if gbp > 0 else "") + money(gbp)
 
 
 #: metrics that need whole-life runs
@@ -315,16 +331,182 @@ def _renamed_problem(parameter: str) -> str | None:
     return None
 
 
-def _default_range(scenario: Scenario, parameter: str) -> tuple[float, float]:
-    if parameter in scenario.uncertainty:
-        bounds = scenario.uncertainty[parameter]
-        return bounds.low, bounds.high
-    if parameter.endswith("." + DETERRED_SHARE):
-        return 0.0, 1.0  # a share: every possible value
-    raise ScenarioError(
-        "break-even",
-        [(parameter, "give low and high: the scenario declares no uncertainty range for it")],
-    )
+def _kind_of(value: object) -> str:
+    """What a scenario value is, in words, for a message."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return f"a yes/no switch ({str(value).lower()})"
+    if isinstance(value, date):
+        return f"a date ({value.isoformat()})"
+    if isinstance(value, str):
+        return f"text ({value!r})"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def parameter_problem(scenario: Scenario, parameter: object) -> str | None:
+    """Why ``parameter`` cannot be varied in ``scenario`` (None if it can): it must be the
+    dotted path of one number the scenario holds, in a policy the scenario switches on."""
+    from ..inputs import paths
+    from ..inputs.policy_config import registered
+
+    if not isinstance(parameter, str) or not parameter.strip():
+        return f"must be the dotted path of a number in the policy scenario, got {parameter!r}"
+    renamed = _renamed_problem(parameter)
+    if renamed:
+        return f"{parameter}: {renamed}"
+    data = scenario.to_dict()
+    parts = parameter.split(".")
+    policies = data.get("policies") or {}
+    if parts[0] == "policies" and len(parts) > 1 and parts[1] not in policies:
+        have = ", ".join(policies) or "none"
+        if parts[1] in registered():
+            return (
+                f"{parameter}: the policy scenario has no {parts[1]} policy (its policies: {have})"
+            )
+    try:
+        value = paths.get(data, parameter)
+    except paths.PathError as exc:
+        return f"{parameter} is not in the policy scenario: {exc.reason}"
+    if parts[0] == "policies" and len(parts) > 2 and not policies[parts[1]].get("enabled", True):
+        return (
+            f"{parameter}: the {parts[1]} policy is switched off (enabled: false) in the policy "
+            "scenario, so its fields change nothing"
+        )
+    if isinstance(value, Mapping):
+        keys = [k.isoformat() if isinstance(k, date) else str(k) for k in value]
+        shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+        if all(isinstance(k, date) for k in value):
+            return (
+                f"{parameter} holds values by date ({shown}): name one date, e.g. "
+                f"{parameter}.{keys[0]}"
+            )
+        return f"{parameter} is a group of fields ({shown}), not a number: name a number in it"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{parameter} is {_kind_of(value)}, not a number: break-even varies a number"
+    if isinstance(value, int):
+        return (
+            f"{parameter} takes whole numbers only (it is {value}): break-even searches a "
+            "continuous range; a sweep can try its values instead"
+        )
+    return None
+
+
+def _range(
+    scenario: Scenario, parameter: str, low: float | None, high: float | None
+) -> tuple[float, float]:
+    """The range to search: ``low`` and ``high`` where given, else the scenario's uncertainty
+    range for the parameter, else [0, 1] for a deterred share; every end checked against
+    what the field accepts."""
+    if low is None or high is None:
+        if parameter in scenario.uncertainty:
+            bounds = scenario.uncertainty[parameter]
+            default_low, default_high = bounds.low, bounds.high
+        elif parameter.endswith("." + DETERRED_SHARE):
+            default_low, default_high = 0.0, 1.0  # a share: every possible value
+        else:
+            missing = "low" if low is None else "high"
+            both = "low and high" if low is None and high is None else missing
+            raise InputError(
+                "break-even",
+                [
+                    (
+                        missing,
+                        f"give {both}: the policy scenario declares no uncertainty range for "
+                        f"{parameter}",
+                    )
+                ],
+            )
+        low = default_low if low is None else low
+        high = default_high if high is None else high
+    problems = []
+    for name, end in (("low", low), ("high", high)):
+        if isinstance(end, bool) or not isinstance(end, int | float) or not math.isfinite(end):
+            problems.append((name, f"must be a finite number, got {end!r}"))
+    if problems:
+        raise InputError("break-even", problems)
+    if not low < high:
+        raise InputError(
+            "break-even",
+            [("low", f"must be below high, got {plain_number(low)} and {plain_number(high)}")],
+        )
+    for name, end in (("low", low), ("high", high)):
+        try:
+            scenario.with_overrides({parameter: float(end)})
+        except InputError as exc:
+            reasons = "; ".join(message for _path, message in exc.problems)
+            problems.append((name, f"{parameter} cannot be {plain_number(end)}: {reasons}"))
+    if problems:
+        raise InputError("break-even", problems)
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class _Search:
+    """One replication's search for the crossing: everything a worker process needs."""
+
+    baseline: Scenario
+    policy_scenario: Scenario
+    parameter: str
+    metric: str
+    seed: int
+    replication: int
+    low: float
+    high: float
+    xtol: float
+    whole_life_years: float | None
+
+
+@dataclass(frozen=True)
+class _Searched:
+    """What one replication's search found: the root (None if the difference kept one sign),
+    the differences at both ends, the decomposition at the root and the runs it took."""
+
+    root: float | None
+    at_low: float
+    at_high: float
+    parts: dict[str, float] | None
+    simulations: int
+
+
+def _search(task: _Search) -> _Searched:
+    """Brent's method on one replication's paired difference policy - baseline. Its result
+    depends only on the task (common random numbers: the replication's own streams), so it
+    is the same in any process."""
+    from scipy import optimize  # here, not at the top: importing the package stays cheap
+
+    years = task.whole_life_years
+    reference_run = run_one(task.baseline, task.seed, task.replication, whole_life_years=years)
+    reference = _metric(reference_run, task.metric)
+    runs = [1]
+
+    def at(x: float) -> Result:
+        runs[0] += 1
+        scenario = task.policy_scenario.with_overrides({task.parameter: float(x)})
+        return run_one(scenario, task.seed, task.replication, whole_life_years=years)
+
+    def difference(x: float) -> float:
+        return _metric(at(x), task.metric) - reference
+
+    at_low, at_high = difference(task.low), difference(task.high)
+    root: float | None = None
+    if at_low == 0:
+        root = task.low
+    elif at_high == 0:
+        root = task.high
+    elif np.sign(at_low) != np.sign(at_high):
+        root = float(optimize.brentq(difference, task.low, task.high, xtol=task.xtol))
+    parts = None
+    if root is not None:
+        parts = decompose(
+            reference_run,
+            at(root),
+            "discounted" in task.metric,
+            whole_life=years is not None,
+        )
+    return _Searched(root, at_low, at_high, parts, runs[0])
 
 
 def break_even(
@@ -338,6 +520,7 @@ def break_even(
     high: float | None = None,
     xtol: float | None = None,
     progress: Progress | None = None,
+    workers: int | None = 1,
 ) -> BreakEven:
     """Find where ``metric`` of ``policy_scenario`` equals the baseline's as ``parameter`` varies.
 
@@ -348,83 +531,54 @@ def break_even(
     The result is the mean of those values with a 95% confidence interval over replications.
     Raises :class:`NoCrossing` if no replication's difference changes sign within the range.
 
-    Without ``parameter``, it varies the ``deterred_share`` of the one deterring policy the
-    policy scenario adds to the baseline: the share of eligible crossings that must be
-    deterred for the policy to break even.
-    """
-    from scipy import optimize  # here, not at the top: importing the package stays cheap
+    ``parameter`` is the dotted path of one number in the policy scenario; it is checked,
+    with the range, before any run (an :class:`InputError` naming ``parameter``, ``low`` or
+    ``high``). Without it, break-even varies the ``deterred_share`` of the one deterring
+    policy the policy scenario adds to the baseline (the answer names it): the share of
+    eligible crossings that must be deterred for the policy to break even.
 
+    Each replication's search runs as one task: ``workers`` runs them on that many processes
+    (None: all cores) with results identical to a serial run; ``progress(done, total)`` is
+    called as each replication's search ends.
+    """
     check_metric(metric, "break-even")
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise InputError(
+            "break-even", [("replications", f"must be at least 1, got {replications!r}")]
+        )
     if parameter is None:
         parameter = deterrence_parameter(baseline, policy_scenario)
-    renamed = _renamed_problem(parameter)
-    if renamed:
-        raise InputError("break-even", [("parameter", f"{parameter}: {renamed}")])
-    if low is None or high is None:
-        default_low, default_high = _default_range(policy_scenario, parameter)
-        low = default_low if low is None else low
-        high = default_high if high is None else high
-    if not low < high:
-        raise InputError("break-even", [("low", f"must be below high, got {low} and {high}")])
-    policy_scenario.with_overrides({parameter: low})  # fails early, naming a bad path/value
-    policy_scenario.with_overrides({parameter: high})
+    problem = parameter_problem(policy_scenario, parameter)
+    if problem:
+        raise InputError("break-even", [("parameter", problem)])
+    low, high = _range(policy_scenario, parameter, low, high)
     xtol = xtol if xtol is not None else (high - low) * 1e-3
     # whole-life metrics need runs that follow people past the end date
     years = WHOLE_LIFE_YEARS if metric.startswith(WHOLE_LIFE_PREFIX) else None
-    references = [run_one(baseline, seed, r, whole_life_years=years) for r in range(replications)]
-    reference = [_metric(result, metric) for result in references]
-    calls = [0]
-
-    def difference(x: float, replication: int) -> float:
-        calls[0] += 1
-        if progress:
-            progress(calls[0], 0)
-        scenario = policy_scenario.with_overrides({parameter: float(x)})
-        result = run_one(scenario, seed, replication, whole_life_years=years)
-        return _metric(result, metric) - reference[replication]
-
-    roots: list[float] = []
-    crossed: list[int] = []
-    ends = []
-    for replication in range(replications):
-        at_low, at_high = difference(low, replication), difference(high, replication)
-        ends.append((at_low, at_high))
-        if at_low == 0:
-            roots.append(low)
-        elif at_high == 0:
-            roots.append(high)
-        elif np.sign(at_low) != np.sign(at_high):
-            roots.append(optimize.brentq(difference, low, high, args=(replication,), xtol=xtol))
-        if len(roots) > len(crossed):
-            crossed.append(replication)
-    if not roots:
-        lows = np.mean([e[0] for e in ends])
-        highs = np.mean([e[1] for e in ends])
+    tasks = [
+        _Search(baseline, policy_scenario, parameter, metric, seed, r, low, high, xtol, years)
+        for r in range(replications)
+    ]
+    searched = map_ordered(_search, tasks, workers, progress)
+    simulations = sum(s.simulations for s in searched)
+    crossing = [s for s in searched if s.root is not None]
+    if not crossing:
+        lows = float(np.mean([s.at_low for s in searched]))
+        highs = float(np.mean([s.at_high for s in searched]))
         side = "above" if lows > 0 else "below"
         raise NoCrossing(
             f"no crossing: the policy's {metric} stays {side} the baseline's for {parameter} "
-            f"between {low:g} and {high:g} (mean difference {lows:,.4g} at {low:g} and "
-            f"{highs:,.4g} at {high:g}); widen the range or check the parameter"
+            f"from {parameter_text(low, parameter)} to {parameter_text(high, parameter)} "
+            f"(mean difference {amount_text(lows, metric)} at {parameter_text(low, parameter)}"
+            f" and {amount_text(highs, metric)} at {parameter_text(high, parameter)}, "
+            f"{replications} replications); widen the range or check the parameter"
         )
+    roots = [float(s.root) for s in crossing if s.root is not None]
     mean, ci_low, ci_high = mean_ci(roots)
-    discounted = "discounted" in metric
-    parts = [
-        decompose(
-            references[replication],
-            run_one(
-                policy_scenario.with_overrides({parameter: root}),
-                seed,
-                replication,
-                whole_life_years=years,
-            ),
-            discounted,
-            whole_life=years is not None,
-        )
-        for replication, root in zip(crossed, roots, strict=True)
-    ]
+    parts = [s.parts for s in crossing if s.parts is not None]
     decomposition = Decomposition(
         **{name: float(np.mean([p[name] for p in parts])) for name in parts[0]},
-        discounted=discounted,
+        discounted="discounted" in metric,
     )
     return BreakEven(
         parameter=parameter,
@@ -437,7 +591,55 @@ def break_even(
         low=low,
         high=high,
         decomposition=decomposition,
+        simulations=simulations,
     )
+
+
+# ------------------------------------------------------------------------------ numbers
+
+
+def plain_number(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant figures with thousands separators and never in
+    scientific notation: 0.0001159, 0.5, 1,024, 62,670,000; ``n/a`` for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if math.isinf(value):
+        return "infinity" if value > 0 else "minus infinity"
+    if value == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(float(value), decimals)
+    text = f"{rounded:,.{max(decimals, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def money(value: float) -> str:
+    """Pounds as the reports print them (£1.23bn, £45.6m, £7,890), with pence below £1,000."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if abs(value) < 1000:
+        return f"-£{abs(value):,.2f}" if value < 0 else f"£{value:,.2f}"
+    text = number(abs(value), "gbp")
+    return f"-{text}" if value < 0 else text
+
+
+def parameter_text(value: float, parameter: str) -> str:
+    """A value of ``parameter`` as text: money for a field in pounds, else a plain number."""
+    if any(part.endswith("_gbp") for part in parameter.split(".")):
+        return money(value)
+    return plain_number(value)
+
+
+def amount_text(value: float, metric: str) -> str:
+    """A signed amount of ``metric`` (a difference): +£1.2m, -£350, +1,204."""
+    outcome = outcomes.declared(metric)
+    if outcome is not None and outcome.unit == "gbp":
+        text = money(abs(value))
+    else:
+        text = plain_number(abs(value))
+    if text == "n/a" or value == 0:
+        return text
+    return ("+" if value > 0 else "-") + text
 
 
 def check_metric(metric: str, origin: str) -> None:

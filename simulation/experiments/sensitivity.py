@@ -9,19 +9,55 @@ what drives the policy's effect rather than the level). Sobol sweeps give first 
 order indices with confidence intervals (SALib's bootstrap); Morris sweeps give mu*, its
 confidence interval and sigma. Inputs are analysed on the unit scale they were sampled on,
 which the parameters' distributions map one-to-one onto their values.
+
+Bootstrap intervals shrink as one over the square root of the sample. When the widest 95%
+interval is wider than :data:`PRECISION` (a tenth of the output's variance for Sobol indices,
+a tenth of the largest mu* for Morris), the indices cannot tell the parameters apart: a
+:class:`SensitivityWarning` says so and about how large a sweep would be needed.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
-from ..core.errors import ScenarioError
+from ..core.errors import InputError, ScenarioError, problems_from_validation_error
 from .sweep import load_sweep
-from .sweep_spec import SweepSpec, salib_problem, unit_design
+from .sweep_spec import SweepSpec, design_size, salib_problem, unit_design
+
+#: the widest 95% half-interval that still tells parameters apart: for Sobol indices (shares
+#: of the output's variance) 0.1; for Morris, a tenth of the largest mu*
+PRECISION = 0.1
+
+
+class SensitivityWarning(UserWarning):
+    """The sweep is too small for its indices' confidence intervals to mean much; the command
+    line prints it as a note."""
+
+
+def _read_spec(directory: Path) -> SweepSpec:
+    """The sweep's spec.yaml; every problem (no folder, no sweep, a damaged file) is one
+    InputError naming the folder."""
+    if not directory.exists():
+        raise InputError(str(directory), [("", "no such folder")])
+    if not directory.is_dir():
+        raise InputError(str(directory), [("", "is not a folder (give a sweep's --out folder)")])
+    path = directory / "spec.yaml"
+    if not path.is_file():
+        raise ScenarioError(str(directory), [("", "holds no sweep (no spec.yaml)")])
+    try:
+        return SweepSpec.model_validate(yaml.safe_load(path.read_text()))
+    except ValidationError as exc:
+        raise InputError(str(path), problems_from_validation_error(exc, SweepSpec)) from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(str(path), [("", f"cannot be read as a sweep: {reason}")]) from None
 
 
 def per_point(
@@ -29,10 +65,7 @@ def per_point(
 ) -> tuple[SweepSpec, np.ndarray]:
     """The spec and the metric per point (mean over replications; paired difference)."""
     directory = Path(directory)
-    try:
-        spec = SweepSpec.model_validate(yaml.safe_load((directory / "spec.yaml").read_text()))
-    except FileNotFoundError:
-        raise ScenarioError(str(directory), [("", "holds no sweep (no spec.yaml)")]) from None
+    spec = _read_spec(directory)
     results = load_sweep(directory)
     if results.empty:
         raise ScenarioError(str(directory), [("results", "no finished runs yet")])
@@ -44,7 +77,22 @@ def per_point(
     for name in (scenario, versus):
         if name is not None and name not in names:
             raise ScenarioError(str(directory), [("scenario", f"unknown {name!r}: {names}")])
+    if versus is not None and versus == scenario:
+        raise ScenarioError(
+            str(directory), [("versus", f"is the scenario analysed ({scenario!r}) itself")]
+        )
     n_points = len(load_sweep(directory, "samples"))
+    if n_points != design_size(spec):
+        raise ScenarioError(
+            str(directory),
+            [
+                (
+                    "samples.parquet",
+                    f"has {n_points} points where the spec makes {design_size(spec)}; "
+                    "run the sweep again into a new folder",
+                )
+            ],
+        )
 
     def mean_by_point(name: str) -> pd.Series:
         rows = results[results["scenario"] == name]
@@ -114,6 +162,46 @@ def sensitivity(
     versus: str | None = None,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Sobol (S1, ST with CIs) or Morris (mu*, sigma) indices of ``metric`` in a sweep."""
+    """Sobol (S1, ST with CIs) or Morris (mu*, sigma) indices of ``metric`` in a sweep; a
+    :class:`SensitivityWarning` when the sweep is too small for its intervals."""
     spec, y = per_point(directory, metric, scenario, versus)
-    return indices(spec, y, conf_level)
+    table = indices(spec, y, conf_level)
+    note = precision_note(spec, table)
+    if note is not None:
+        warnings.warn(note, SensitivityWarning, stacklevel=2)
+    return table
+
+
+def precision_note(spec: SweepSpec, table: pd.DataFrame) -> str | None:
+    """What is wrong when the widest interval exceeds :data:`PRECISION` (None if it does
+    not), with about the sample size that would bring it within: intervals narrow as one over
+    the square root of the sample."""
+    if spec.sampler == "sobol":
+        widest = float(table[["S1_conf", "ST_conf"]].max().max())
+        allowed, what, unit = PRECISION, "N", "base samples"
+        scale = f"±{PRECISION:g}"
+    else:
+        widest = float(table["mu_star_conf"].max())
+        largest = float(table["mu_star"].abs().max())
+        allowed, what, unit = PRECISION * largest, "r", "trajectories"
+        scale = f"±{allowed:.3g} (a tenth of the largest mu*, {largest:.3g})"
+    n = spec.points
+    if math.isnan(widest) or math.isnan(allowed):
+        return (
+            f"with {what}={n} {unit} the indices' 95% intervals could not be computed: the "
+            "sweep is too small (or the metric does not vary); run a larger sweep"
+        )
+    if widest <= allowed:
+        return None
+    needed = math.ceil(n * (widest / allowed) ** 2) if allowed > 0 else math.inf
+    if spec.sampler == "sobol" and math.isfinite(needed):
+        needed = 1 << (needed - 1).bit_length()  # Sobol samples come in powers of two
+    if math.isfinite(needed):
+        total = design_size(spec.model_copy(update={"points": needed}))
+        advice = f"about {what}={needed:,} would be needed ({total:,} points)"
+    else:
+        advice = "a larger sweep is needed"
+    return (
+        f"with {what}={n} {unit} the widest 95% interval is ±{widest:.3g}, wider than "
+        f"{scale}: the indices cannot tell the parameters apart; {advice}"
+    )

@@ -23,6 +23,11 @@ again. One sweep at a time writes into a directory: a second is refused while th
 holds the lock, and the lock of a process that died is taken over. For one point every base
 scenario runs with the same seed and replication numbers, so differences between base
 scenarios are paired.
+
+A base scenario that has none of the swept parameters (a policy-free baseline in a sweep of
+policy levers) would give the same result at every point, so it is run once per replication,
+at point 0, and :func:`load_sweep` repeats its rows at every other point (with that point's
+sample id and parameter values, as if it had run there), so that paired differences line up.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import yaml
 
 from ..core.errors import InputError, ScenarioError
 from ..core.version import package_version
+from ..inputs import paths
 from ..inputs.files import read_yaml
 from ..inputs.scenario import Scenario
 from ..outputs.results import flatten
@@ -384,6 +390,20 @@ class _Runs:
         point, b = divmod(rest, len(self.scenarios))
         return point, self.scenarios[b], replication
 
+    def needed(self, once: Sequence[str] = ()) -> np.ndarray:
+        """Which runs are to be run: all, except those of the ``once`` scenarios (run once
+        per replication) beyond point 0. One byte a run."""
+        mask = np.ones((self.points, len(self.scenarios), self.replications), dtype=bool)
+        for name in once:
+            mask[1:, self.code[name], :] = False
+        return mask.reshape(-1)
+
+
+def run_once(spec: SweepSpec, bases: dict[str, Scenario]) -> list[str]:
+    """The base scenarios that have none of the swept parameters: the same at every point,
+    so run once per replication (at point 0)."""
+    return [name for name, fields in applicable(spec, bases).items() if not fields]
+
 
 class _Tasks(Sequence):
     """The chunks of missing runs, each built as a task only when an executor asks for it,
@@ -432,10 +452,12 @@ class _Tasks(Sequence):
 
 
 def plan(spec: SweepSpec, bases: dict[str, Scenario], design: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every run of the sweep, in order: point, then base scenario, then replication."""
+    """Every run of the sweep, in order: point, then base scenario, then replication (a
+    base with none of the parameters only at point 0, see :func:`run_once`)."""
     runs = _Runs(len(design), list(bases), spec.replications)
-    tasks = _Tasks({}, runs, design, applicable(spec, bases), np.arange(runs.total), 1)
-    return [tasks.run(n) for n in range(runs.total)]
+    numbers = np.flatnonzero(runs.needed(run_once(spec, bases)))
+    tasks = _Tasks({}, runs, design, applicable(spec, bases), numbers, 1)
+    return [tasks.run(n) for n in numbers]
 
 
 # ------------------------------------------------------------------------------ storage
@@ -467,10 +489,20 @@ def _prepare(
         stored = yaml.safe_load(spec_file.read_text()) or {}
         ours = yaml.safe_load(text)
         fields = [k for k in ours if stored.get(k) != ours[k]] if isinstance(stored, dict) else []
-        differs = f" ({', '.join(fields)})" if fields else ""
+        shown = [
+            k if isinstance(ours[k], dict | list) else f"{k} {stored.get(k)} there, {ours[k]} now"
+            for k in fields
+        ]
+        differs = f" ({'; '.join(shown)})" if shown else ""
         raise ScenarioError(
             str(directory),
-            [("", f"holds a different sweep (spec.yaml differs{differs}); use a new directory")],
+            [
+                (
+                    "",
+                    f"holds a different sweep (spec.yaml differs{differs}); use a new directory, "
+                    "or the file and options it was started with",
+                )
+            ],
         )
     notes = []
     samples_file = directory / "samples.parquet"
@@ -777,6 +809,8 @@ def _write_manifest(
     total: int,
     done: int,
     failed: int,
+    options: dict[str, Any] | None = None,
+    once: Sequence[str] = (),
 ) -> None:
     path = directory / "manifest.json"
     try:
@@ -790,10 +824,14 @@ def _write_manifest(
             "name": spec.name,
             "layout": LAYOUT,
             "sampler": spec.sampler,
+            "sampler_points": spec.points,
             "points": points,
             "base_scenarios": list(spec.base),
+            "run_once": list(once),
             "replications": spec.replications,
             "seed": spec.seed,
+            "years": spec.years,
+            "options": dict(options or {}),
             "runs_total": total,
             "runs_done": done,
             "runs_failed_last_attempt": failed,
@@ -822,6 +860,7 @@ def sweep(
     client=None,
     chunk_runs: int | None = None,
     quiet: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SweepOutcome:
     """Run what is missing of ``spec`` into ``out``; see the module docstring.
 
@@ -829,7 +868,9 @@ def sweep(
     executor object; ``scheduler`` (an address) or ``client`` (a dask Client) runs on Dask.
     Before anything runs, every point is built in every base scenario and validated, the
     series asked for are checked, and the scheduler is reached; what the sweep repaired or
-    changed is reported as :class:`SweepWarning`.
+    changed is reported as :class:`SweepWarning`. ``options`` (the command-line options
+    applied over a sweep file, already in ``spec``) are recorded in the manifest. A base
+    scenario with none of the parameters runs once per replication (:func:`run_once`).
     """
     started = time.perf_counter()
     directory = Path(out)
@@ -852,7 +893,17 @@ def sweep(
             done, notes, quarantined = _recover(directory, spec, design, runs)
             _warn(notes)
             outcome = _run(
-                spec, bases, design, runs, done, directory, chosen, chunk_runs, quiet, started
+                spec,
+                bases,
+                design,
+                runs,
+                done,
+                directory,
+                chosen,
+                chunk_runs,
+                quiet,
+                started,
+                options,
             )
             outcome.quarantined = quarantined
             return outcome
@@ -871,9 +922,13 @@ def _run(
     chunk_runs: int | None,
     quiet: bool,
     started: float,
+    options: dict[str, Any] | None = None,
 ) -> SweepOutcome:
-    missing = np.flatnonzero(~done)
-    size = chunk_runs or len(bases) * spec.replications
+    once = run_once(spec, bases)
+    needed = runs.needed(once)
+    missing = np.flatnonzero(needed & ~done)
+    total = int(needed.sum())
+    size = chunk_runs or max(len(bases) - len(once), 1) * spec.replications  # a point's runs
     task_base = {
         "bases": bases,
         "seed": spec.seed,
@@ -881,14 +936,14 @@ def _run(
         "series": spec.series.model_dump() if spec.series else None,
     }
     tasks = _Tasks(task_base, runs, design, applicable(spec, bases), missing, size)
-    already = runs.total - len(missing)
+    already = total - len(missing)
     ran = failed = 0
     bar = None
     if not quiet:
         from tqdm import tqdm
 
         bar = tqdm(
-            total=runs.total, initial=already, unit="run", desc=spec.name[:30], dynamic_ncols=True
+            total=total, initial=already, unit="run", desc=spec.name[:30], dynamic_ncols=True
         )
     try:
         for index, output in chosen.imap(run_chunk, tasks):
@@ -903,8 +958,10 @@ def _run(
     finally:
         if bar is not None:
             bar.close()
-        _write_manifest(directory, spec, chosen, len(design), runs.total, already + ran, failed)
-    return SweepOutcome(directory, runs.total, already, ran, failed, time.perf_counter() - started)
+        _write_manifest(
+            directory, spec, chosen, len(design), total, already + ran, failed, options, once
+        )
+    return SweepOutcome(directory, total, already, ran, failed, time.perf_counter() - started)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -1006,6 +1063,7 @@ def load_sweep(directory: str | Path, what: str = "results") -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if not frame.empty and what in ("results", "series"):
         frame = _checked(directory, frame, what, problems)
+        frame = _repeat_run_once(directory, frame)
     if not frame.empty and what == "failures":
         keys = ["point", "scenario", "replication"]
         still = [tuple(k) not in done for k in frame[keys].itertuples(index=False)]
@@ -1018,6 +1076,54 @@ def load_sweep(directory: str | Path, what: str = "results") -> pd.DataFrame:
     order = [k for k in ("point", "scenario", "replication", "date", "metric") if k in frame]
     frame = frame.drop(columns="_file").sort_values(order, kind="stable")
     return frame.reset_index(drop=True)
+
+
+def _stored_run_once(directory: Path) -> list[str]:
+    """The base scenarios of a stored sweep that have none of its parameters (run only at
+    point 0), read from spec.yaml and base_<name>.yaml; a base whose file cannot be read is
+    taken to have them (its rows are not repeated)."""
+    try:
+        stored = yaml.safe_load((directory / "spec.yaml").read_text())
+        parameters, names = list(stored["parameters"]), list(stored["base"])
+    except Exception:  # noqa: BLE001 - no readable spec: nothing to repeat
+        return []
+    once = []
+    for name in names:
+        try:
+            data = read_yaml(directory / f"base_{name}.yaml")
+        except Exception:  # noqa: BLE001
+            continue
+        if not any(paths.exists(data, p) for p in parameters):
+            once.append(name)
+    return once
+
+
+def _repeat_run_once(directory: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the rows of run-once base scenarios (stored at point 0) repeated at
+    every other point of the design that has none of its own, with that point's sample id
+    and parameter values: what the run there would have given, since it changes nothing."""
+    once = _stored_run_once(directory)
+    if not once:
+        return frame
+    try:
+        design = pd.read_parquet(directory / "samples.parquet")
+    except Exception:  # noqa: BLE001 - without the design the points are unknown
+        return frame
+    source = frame[frame["scenario"].isin(once) & (frame["point"] == 0)]
+    others = design[design["point"] != 0]
+    if source.empty or others.empty:
+        return frame
+    keys = ["point", "sample_id"]
+    names = {c: PARAMETER_PREFIX + c for c in others.columns if c not in keys}
+    at = others.rename(columns=names)
+    at = at[keys + [c for c in names.values() if c in source.columns]]  # series have none
+    repeated = source.drop(columns=list(at.columns)).merge(at, how="cross")
+    run_key = ["point", "scenario", "replication"]
+    stored = pd.MultiIndex.from_frame(frame[run_key])  # a sweep that ran them everywhere
+    repeated = repeated[~pd.MultiIndex.from_frame(repeated[run_key]).isin(stored)]
+    for column in at.columns:
+        repeated[column] = repeated[column].astype(frame[column].dtype)
+    return pd.concat([frame, repeated[frame.columns]], ignore_index=True)
 
 
 def _checked(directory: Path, frame: pd.DataFrame, what: str, problems: list[str]) -> pd.DataFrame:

@@ -20,7 +20,9 @@ outcomes; the samplers are SALib's and scipy's. A sweep file::
     series: {metrics: [in_hotel], every: month}   # optional
 
 A parameter that a base scenario lacks (a policy it does not have) is left alone in that
-scenario; a parameter that no base scenario has is an error. Every point gets a sample id
+scenario (a base with none of the parameters is run once per replication, not once per point:
+:func:`simulation.experiments.sweep.run_once`); a parameter that no base scenario has is an
+error. Every point gets a sample id
 derived from its values, kept on every row written, so results can never be matched to the
 wrong inputs.
 
@@ -40,16 +42,18 @@ import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..core.errors import InputError, ScenarioError
+from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+from ..core.schedules import StrictInputs
 from ..inputs import paths
 from ..inputs.files import read_model, read_yaml
-from ..inputs.scenario import Scenario
+from ..inputs.scenario import MAX_HORIZON_YEARS, Scenario
 from ..outputs import outcomes
 
 Sampler = Literal["grid", "lhs", "sobol", "morris"]
@@ -69,16 +73,17 @@ class SweepWarning(UserWarning):
     notes."""
 
 
-class ParameterSpace(BaseModel):
-    """Values one parameter takes: a list, or a range with a distribution."""
+class ParameterSpace(StrictInputs):
+    """Values one parameter takes: a list, or a range with a distribution (numbers, never
+    true/false, NaN or infinite)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    values: list[float] | None = None
-    low: float | None = None
-    high: float | None = None
+    values: list[Annotated[float, Field(allow_inf_nan=False)]] | None = None
+    low: float | None = Field(None, allow_inf_nan=False)
+    high: float | None = Field(None, allow_inf_nan=False)
     distribution: Literal["uniform", "loguniform", "triangular"] = "uniform"
-    mode: float | None = None
+    mode: float | None = Field(None, allow_inf_nan=False)
     levels: int = Field(5, ge=2, description="grid points over a range (grid sampler)")
 
     @model_validator(mode="after")
@@ -131,8 +136,8 @@ class SeriesSpec(BaseModel):
     every: Literal["month", "quarter", "year"] = "month"
 
 
-class SweepSpec(BaseModel):
-    """A sweep; see the module docstring."""
+class SweepSpec(StrictInputs):
+    """A sweep; see the module docstring. Counts and years are numbers, never true/false."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -143,7 +148,7 @@ class SweepSpec(BaseModel):
     points: int = Field(10, ge=1, description="lhs points; sobol base samples; morris paths")
     replications: int = Field(1, ge=1)
     seed: int = Field(1, ge=0)
-    years: float | None = Field(None, gt=0)
+    years: float | None = Field(None, gt=0, le=MAX_HORIZON_YEARS, allow_inf_nan=False)
     metrics: list[str] = Field(
         default_factory=outcomes.headline,
         min_length=1,
@@ -156,8 +161,11 @@ class SweepSpec(BaseModel):
         if self.sampler in ("sobol", "morris"):
             lists = [p for p, space in self.parameters.items() if space.values is not None]
             if lists:
-                raise ValueError(
-                    f"the {self.sampler} sampler needs ranges, not value lists ({', '.join(lists)})"
+                message = f"the {self.sampler} sampler needs ranges, not value lists"
+                raise PydanticCustomError(
+                    "scenario_problems",
+                    "{count} problem(s)",
+                    {"count": 1, "problems": [("sampler", f"{message} ({', '.join(lists)})")]},
                 )
         return self
 
@@ -177,11 +185,14 @@ def is_sweep_spec(data: Any) -> bool:
     return bool(keys & SWEEP_KEYS) and not keys & SCENARIO_KEYS
 
 
-def load_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Scenario]]:
+def load_spec(
+    path: str | Path, options: Mapping[str, Any] | None = None
+) -> tuple[SweepSpec, dict[str, Scenario]]:
     """A sweep file and its base scenarios (paths relative to the file), all validated.
 
-    A Sobol ``points`` that is not a power of two is raised to the next one (a
-    :class:`SweepWarning` says so)."""
+    ``options`` (sampler, points, replications, seed, years; None: not given) override the
+    file's values before anything is checked (:func:`with_options`). A Sobol ``points`` that
+    is not a power of two is raised to the next one (a :class:`SweepWarning` says so)."""
     path = Path(path)
     data = read_yaml(path)
     if isinstance(data, Mapping) and "base" not in data:
@@ -195,7 +206,17 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Scenario]]:
                 )
             ],
         )
-    spec = sobol_power_of_two(read_model(path, SweepSpec), str(path))
+    spec = with_options(read_model(path, SweepSpec), options or {}, str(path))
+    spec = sobol_power_of_two(spec, str(path))
+    missing = [
+        (f"base.{name}", f"no such file: {file} (paths are relative to the sweep file)")
+        if not (path.parent / file).exists()
+        else (f"base.{name}", f"{file!r} is a folder, not a scenario file")
+        for name, file in spec.base.items()
+        if not (path.parent / file).exists() or (path.parent / file).is_dir()
+    ]
+    if missing:
+        raise InputError(str(path), missing)
     bases = {}
     for name, file in spec.base.items():
         bases[name] = Scenario.from_yaml((path.parent / file).resolve())
@@ -229,6 +250,34 @@ def spec_from_scenario(
     bases = {Path(path).stem: scenario}
     check(spec, bases, origin=str(path))
     return spec, bases
+
+
+#: what a command line may override in a sweep file
+OPTIONS = ("sampler", "points", "replications", "seed", "years")
+
+
+def with_options(spec: SweepSpec, options: Mapping[str, Any], origin: str = "sweep") -> SweepSpec:
+    """``spec`` with the options given (values that are not None) in place of its own,
+    validated as a whole; a problem names the option (``--sampler: ...``). An option that is
+    not one of :data:`OPTIONS` is an error, never ignored."""
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        raise InputError(
+            origin,
+            [(f"--{k}", f"is not a sweep option; use {', '.join(OPTIONS)}") for k in unknown],
+        )
+    if not given:
+        return spec
+    try:
+        return SweepSpec.model_validate({**spec.model_dump(), **given})
+    except ValidationError as exc:
+        problems = problems_from_validation_error(exc, SweepSpec)
+    shown = []
+    for field, message in problems:
+        top = field.split(".")[0]
+        shown.append((f"--{top}" if top in given else field, message))
+    raise InputError(origin, shown)
 
 
 def sobol_power_of_two(spec: SweepSpec, origin: str = "sweep") -> SweepSpec:

@@ -400,6 +400,10 @@ def _load(path: Path, seen: tuple[Path, ...], done: dict[Path, dict]) -> dict:
             parent_path = (path.parent / parent).resolve()
             if not parent_path.exists():
                 raise ScenarioError(str(path), [("extends", f"no such file: {parent}")])
+            if parent_path.is_dir():
+                raise ScenarioError(
+                    str(path), [("extends", f"{parent!r} is a folder, not a scenario file")]
+                )
             merged = deep_merge(merged, _load(parent_path, (*seen, path), done))
         data = deep_merge(merged, data)
     done[path] = data

@@ -819,13 +819,17 @@ def _route_mix_problems(scenario: Scenario) -> list[tuple[str, str]]:
 
 
 def _dated_schedules(data: Any, prefix: str = "") -> list[tuple[str, dict]]:
-    """Every date-keyed mapping in a scenario dump, with its path."""
+    """Every date-keyed mapping in a scenario dump, with its path (in lists too: the shares
+    of re-entry rules)."""
     found = []
     if isinstance(data, Mapping):
         if data and all(isinstance(k, date) for k in data):
             return [(prefix.rstrip("."), dict(data))]
         for key, value in data.items():
             found += _dated_schedules(value, f"{prefix}{key}.")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _dated_schedules(value, f"{prefix}{index}.")
     return found
 
 

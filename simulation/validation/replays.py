@@ -33,11 +33,11 @@ import numpy as np
 from scipy import stats
 
 from ..experiments.replications import mean_ci, run_many
-from ..inputs import published
+from ..inputs import published, shipped
 from ..inputs.scenario import Scenario
 
-#: where the replay scenarios live (relative to the working directory, like the targets file)
-DIRECTORY = Path("scenarios/history")
+#: where the replay scenarios live: the shipped scenarios/history/, from any working directory
+DIRECTORY = shipped.path("history")
 RWANDA = "rwanda_2022_2024.yaml"
 ITALY = "italy_albania_2024_2025.yaml"
 CONFIDENCE = 0.95
