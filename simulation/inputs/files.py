@@ -70,6 +70,12 @@ class _Refused(yaml.MarkedYAMLError):
         super().__init__(problem=problem, problem_mark=mark)
 
 
+NESTED_TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep; scenario files nest a few levels, and deeper "
+    "nesting is refused because reading it would take minutes or crash"
+)
+
+
 class _Limits:
     """Checks the parser's events as they come, before anything is built from them: the
     nesting depth and the number of keys and values, aliases expanded."""
@@ -81,12 +87,7 @@ class _Limits:
     def see(self, event: Event) -> None:
         if isinstance(event, CollectionStartEvent):
             if len(self.open) > MAX_DEPTH:
-                raise _Refused(
-                    f"nested more than {MAX_DEPTH} levels deep; scenario files nest a few "
-                    "levels, and deeper nesting is refused because reading it would take "
-                    "minutes or crash",
-                    event.start_mark,
-                )
+                raise _Refused(NESTED_TOO_DEEP, event.start_mark)
             self.open.append([event.anchor, 1])
             return
         if isinstance(event, CollectionEndEvent):
@@ -310,6 +311,8 @@ def read_yaml(path: str | Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4) came first
+            raise ScenarioError(str(path), [("", f"{where}{NESTED_TOO_DEEP}")]) from None
         context = getattr(exc, "context", None)
         detail = " ".join((f"{problem} ({context})" if context else problem).split())
         raise ScenarioError(str(path), [("", f"malformed YAML: {where}{detail}")]) from None
