@@ -151,3 +151,14 @@ def test_with_nobody_left_at_the_end_every_claim_costs_what_its_records_cost():
     )
     assert fixed == 0
     assert charged.sum() == pytest.approx(whole.summary["total_cost_whole_life_gbp"], rel=1e-9)
+
+
+def test_the_printed_report_has_the_claim_cost_section_only_in_whole_life_runs():
+    from simulation.outputs.outcomes import CLAIM_COST
+    from simulation.outputs.report import summary_table
+
+    scenario = tiny(costs=PER_CASE)
+    plain = summary_table(run_one(scenario, 2, 0).flat_summary(), "plain")
+    whole = summary_table(run_one(scenario, 2, 0, whole_life_years=5).flat_summary(), "whole")
+    assert CLAIM_COST not in plain
+    assert CLAIM_COST in whole and "small boat, granted" in whole

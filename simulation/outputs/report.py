@@ -31,8 +31,11 @@ def rows(section: str, keys: Iterable[str], sort: bool = False) -> list[Row]:
 
 
 def _table_sections(keys: Iterable[str], sort: bool, policies: bool) -> list[tuple[str, list[Row]]]:
-    """Every section with its rows; the policies' section only where asked and not empty."""
+    """Every section with its rows; the policies' section only where asked and not empty,
+    and no section none of whose outcomes is in ``keys`` (whole-life costs in a run made
+    without them)."""
     keys = list(keys)
+    present = set(keys)
     sections = []
     for heading in outcomes.SECTIONS:
         found = rows(heading, keys, sort)
@@ -40,6 +43,8 @@ def _table_sections(keys: Iterable[str], sort: bool, policies: bool) -> list[tup
             found = [r for r in found if not r[0].endswith(_NOT_COUNTS)]
             if not (policies and found):
                 continue
+        if not any(key in present for key, _label, _unit in found):
+            continue
         sections.append((heading, found))
     return sections
 
