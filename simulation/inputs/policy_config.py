@@ -60,6 +60,13 @@ class PolicyConfig(StrictInputs):
     enabled: bool = Field(True, description="false switches the policy off")
     start_date: datetime.date = Field(description="the policy applies from this date")
 
+    def unused_option(self, name: str, switched_on: bool, switch: str) -> list[Problem]:
+        """``name`` changed from its default while the switch it needs is off: a problem
+        saying which switch (``switch``) would make it count, rather than ignoring it."""
+        if switched_on or getattr(self, name) == type(self).model_fields[name].default:
+            return []
+        return [(name, f"has no effect without {switch}")]
+
     def problems_with(self, scenario: Any) -> list[Problem]:
         """Problems of this config in the context of the whole scenario (a nationality group
         it names that does not exist, say), as (path below the policy, message) pairs.

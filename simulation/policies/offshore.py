@@ -205,18 +205,11 @@ class OffshoreConfig(PolicyConfig):
                     f"got {self.halt_date.isoformat()}",
                 )
             ]
-        defaults = type(self).model_fields
-        unused = []
-        if not self.bring_back_on_halt and (
-            self.bring_back_within_days != defaults["bring_back_within_days"].default
-        ):
-            unused.append(
-                (
-                    "bring_back_within_days",
-                    "has no effect without bring_back_on_halt: true (the switch that brings "
-                    "people back at a halt)",
-                )
-            )
+        unused = self.unused_option(
+            "bring_back_within_days",
+            self.bring_back_on_halt,
+            "bring_back_on_halt: true (the switch that brings people back at a halt)",
+        )
         if self.decision_mean_days is None:
             given = [
                 name
@@ -225,7 +218,7 @@ class OffshoreConfig(PolicyConfig):
             ]
             if self.refused_removed_share > 0:
                 given.append("refused_removed_share")
-            if self.removal_there_mean_days != defaults["removal_there_mean_days"].default:
+            if self.unused_option("removal_there_mean_days", False, ""):
                 given.append("removal_there_mean_days")
             return unused + [
                 (name, "has no effect without decision_mean_days (decisions in the third country)")

@@ -138,28 +138,15 @@ class ReturnHubsConfig(PolicyConfig):
 
     def problems_with(self, scenario: object) -> list[Problem]:
         """Options of a switch that is off are refused rather than ignored."""
-        defaults = type(self).model_fields
-        problems: list[Problem] = []
-        if self.max_stay_days is None and (
-            self.release_after_max_stay != defaults["release_after_max_stay"].default
-        ):
-            problems.append(
-                (
-                    "release_after_max_stay",
-                    "has no effect without max_stay_days (the switch that limits a stay)",
-                )
-            )
-        if not self.bring_back_on_halt and (
-            self.bring_back_within_days != defaults["bring_back_within_days"].default
-        ):
-            problems.append(
-                (
-                    "bring_back_within_days",
-                    "has no effect without bring_back_on_halt: true (the switch that brings "
-                    "people back at a halt)",
-                )
-            )
-        return problems
+        return self.unused_option(
+            "release_after_max_stay",
+            self.max_stay_days is not None,
+            "max_stay_days (the switch that limits a stay)",
+        ) + self.unused_option(
+            "bring_back_within_days",
+            self.bring_back_on_halt,
+            "bring_back_on_halt: true (the switch that brings people back at a halt)",
+        )
 
     @field_validator("eligible_households")
     @classmethod
