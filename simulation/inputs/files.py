@@ -34,6 +34,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..core.errors import InputError, ScenarioError, problems_from_validation_error
+from .provenance import OVERRIDE_BY_USER, mark_overridden
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -374,6 +375,8 @@ def load(path: str | Path) -> dict:
     Each file is read and merged once per call, however many files extend it (a file that two
     others extend, which both a third extends, is not read twice); a file that extends itself,
     directly or not, is an error.
+    A value a file changes without citing it loses the citation of the file it extends: its
+    source becomes an override (:func:`provenance.mark_overridden`).
     """
     return _load(Path(path).resolve(), (), {})
 
@@ -408,6 +411,7 @@ def _load(path: Path, seen: tuple[Path, ...], done: dict[Path, dict]) -> dict:
                     str(path), [("extends", f"{parent!r} is a folder, not a scenario file")]
                 )
             merged = deep_merge(merged, _load(parent_path, (*seen, path), done))
+        merged = mark_overridden(merged, data, f"{OVERRIDE_BY_USER} in {path.name}")
         data = deep_merge(merged, data)
     done[path] = data
     return data

@@ -31,7 +31,7 @@ from ..core.schedules import NonNegativeSchedule, ProbabilitySchedule, StrictInp
 from ..core.units import DAYS_PER_YEAR
 from ..core.vocabulary import HOUSEHOLDS, ROUTES, Household, Route
 from . import files as scenario_files
-from . import paths
+from . import paths, provenance
 from .policy_config import Payment, PolicyConfig, validate_policies
 from .provenance import Source, Uncertainty
 
@@ -600,8 +600,12 @@ class Scenario(Part):
         """Write the full, resolved scenario as YAML."""
         scenario_files.dump(self.to_dict(), path)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
-        """A copy with the fields at the given dotted paths set to new values.
+    def with_overrides(
+        self, overrides: Mapping[str, Any], by: str = provenance.OVERRIDE_BY_USER
+    ) -> Scenario:
+        """A copy with the fields at the given dotted paths set to new values. A changed value
+        that a source described gets a source of kind override instead, saying it was set
+        ``by`` ("override by the user", "set by the sweep") and what it replaced.
 
         >>> scenario.with_overrides({"appeals.lodged_share": 0.6})  # doctest: +SKIP
         """
@@ -614,19 +618,24 @@ class Scenario(Part):
                 problems.append((path, exc.reason))
         if problems:
             raise ScenarioError("overrides", problems)
-        return type(self).from_dict(
-            paths.set_values(data, overrides), origin="overrides", check_ranges=False
-        )
+        changed = paths.set_values(data, overrides)
+        changed["sources"] = provenance.overridden_sources(data, overrides, by)
+        return type(self).from_dict(changed, origin="overrides", check_ranges=False)
 
     def __add__(self, other: Scenario | Mapping[str, Any] | str | Path) -> Scenario:
-        """Compose: ``baseline + "policy.yaml"``; later wins, nested fields deep-merged."""
+        """Compose: ``baseline + "policy.yaml"``; later wins, nested fields deep-merged. A
+        value the later one changes without citing it gets a source of kind override."""
+        by = provenance.OVERRIDE_BY_USER
         if isinstance(other, Scenario):
             overlay = other.model_dump(mode="python", exclude_unset=True)
+            by = f"{by} (scenario {other.name!r})"
         elif isinstance(other, str | Path):
             overlay = scenario_files.load(other)
+            by = f"{by} in {Path(other).name}"
         else:
             overlay = dict(other)
-        merged = scenario_files.deep_merge(self.to_dict(), overlay)
+        base = provenance.mark_overridden(self.to_dict(), overlay, by)
+        merged = scenario_files.deep_merge(base, overlay)
         return type(self).from_dict(merged, origin="composition")
 
     # ----------------------------------------------------------------- derived facts

@@ -36,6 +36,7 @@ from ..core.errors import InputError, ScenarioError
 from ..experiments.evaluate import run_one
 from ..inputs import paths as scenario_paths
 from ..inputs.files import read_model
+from ..inputs.provenance import SET_BY_CALIBRATION
 from ..inputs.scenario import Scenario
 from ..outputs.writing import atomic_write_text, check_replaceable_file
 from .targets import load_targets, objective
@@ -162,7 +163,7 @@ def objective_at(
     """The objective with the scenario's fields at ``values`` set (dotted path -> value)."""
     fitted = _fitted_targets(targets)
     records = any(target.kind in ("exits", "appeal_weeks") for target in fitted)
-    trial = scenario.with_overrides(values)
+    trial = scenario.with_overrides(values, by=SET_BY_CALIBRATION)
     results = [run_one(trial, seed, r, keep_records=records) for r in range(replications)]
     return objective(fitted, results, trial)
 
