@@ -136,8 +136,13 @@ def test_people_who_leave_a_return_hub_come_back_by_their_own_rule():
         {"kinds": ["enforced", "voluntary"], "share": 0.0},
     ]
     hubs = dict(HUBS, returned_share=0.0)
+    # few removals, so the removal teams leave people in the ARE stock for the hubs to take
+    # (at the quick tests' 30 a month they empty it of single adults before the hubs open)
+    slow_removals = {"enforced_removals_per_month": 5}
     scenario, result = run(
-        {"reentry_share": 0.5, "reentry_rules": rules}, seed=11, policies={"return_hubs": hubs}
+        {"reentry_share": 0.5, "reentry_rules": rules, **slow_removals},
+        seed=11,
+        policies={"return_hubs": hubs},
     )
     before = scenario.horizon_days - 30
     assert_share(came_back(result, ExitOutcome.POLICY, before=before), 1.0, at_least=20)

@@ -35,6 +35,9 @@ class Origin(IntEnum):
     # brought back to the UK by a policy before any UK decision (e.g. from offshore
     # processing), claiming again: joins the decision queue, never diverted again on arrival
     POLICY_RETURN_CLAIM = 7
+    # granted before the start date and still in the move-on period on it (supported until it
+    # ends); in no stage of the pipeline
+    STOCK_MOVE_ON = 8
 
 
 class DecisionOutcome(IntEnum):

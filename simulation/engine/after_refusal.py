@@ -132,7 +132,9 @@ class AfterRefusal:
             sooner = times < exit_time
             exit_time[sooner] = times[sooner]
             outcome[sooner] = code
-        columns["t_are"][people] = 0.0
+        # the start state may date some refusals in the days before the start
+        t_are = columns["t_are"][people]
+        columns["t_are"][people] = np.where(np.isnan(t_are), 0.0, t_are)
         columns["t_exit"][people] = exit_time
         columns["exit_outcome"][people] = outcome
         within = exit_time < self.horizon
