@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -36,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 # it uses, so `asylum-sim --help` never loads scipy, pandas, SimPy or the engine.
 from .core.errors import InputError
 from .core.version import package_version
+from .experiments import interrupts
 from .outputs.writing import check_output_directory
 
 if TYPE_CHECKING:
     from .inputs.scenario import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,126 +74,295 @@ def _positive_float(text: str) -> float:
     return value
 
 
+#: What the command does, for ``asylum-sim --help``.
+DESCRIPTION = (
+    "Simulate the UK asylum system (arrivals, decisions, appeals, removals, accommodation "
+    "and costs) under policy scenarios written as YAML files: run a scenario, compare "
+    "policies on common random numbers, find break-even values, sweep uncertain inputs, and "
+    "check the model against published figures."
+)
+EPILOG = (
+    "A scenario or sweep file that is not found as given is looked up among the shipped "
+    "scenarios (baseline.yaml, history/uk_2023_2025.yaml), so the commands work from any "
+    "folder. Exit status: 0 on success, 2 for bad input (each problem on its own line as "
+    "'field.path: what is wrong'), 1 for anything else. 'asylum-sim COMMAND --help' gives a "
+    "command's options."
+)
+_WHOLE_LIFE_HELP = (
+    "add whole-life costs: follow the people in the system at the end date for 30 more "
+    "years with no more arrivals (about twice the run time; docs/costs.md)"
+)
+_YEARS_HELP = (
+    "run this many years from the scenario's start date instead of to its end date (more "
+    "than 0; fractions allowed) (default: the scenario's own end date)"
+)
+_QUIET_HELP = "no progress messages on standard error"
+
+
+class _Help(argparse.HelpFormatter):
+    """Help that shows every option's default: appended to its help as "(default: X)" unless
+    the help already says what the default is; flags and required options have none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default:" in text or "%(default)" in text or not action.option_strings:
+            return text
+        if action.default in (None, False, argparse.SUPPRESS) or action.required:
+            return text
+        return f"{text} (default: %(default)s)"
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="asylum-sim", description=__doc__.split("\n\n")[0])
+    parser = _Parser(
+        prog="asylum-sim", description=DESCRIPTION, epilog=EPILOG, formatter_class=_Help
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    commands.add_parser("policies", help="list the registered policies and their parameters")
-
-    coh = commands.add_parser(
-        "cohort", help="where the people who claimed in a month stand on a later date"
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
     )
-    coh.add_argument("scenario", type=Path)
-    coh.add_argument("--claimed", required=True, help="the month of the claims, YYYY-MM")
-    coh.add_argument("--at", required=True, help="the date, YYYY-MM-DD (as at its end)")
-    coh.add_argument("--replications", type=_positive_int, default=5)
-    coh.add_argument("--seed", type=_non_negative_int, default=1)
-    coh.add_argument("--years", type=_positive_float)
-    coh.add_argument("--workers", type=_positive_int, default=1)
-    coh.add_argument("--quiet", action="store_true")
 
-    src = commands.add_parser(
-        "sources", help="every sourced figure of a scenario, with its value and reference"
+    def command(name: str, summary: str, more: str = "") -> argparse.ArgumentParser:
+        description = summary[0].upper() + summary[1:] + "." + (f" {more}" if more else "")
+        return commands.add_parser(
+            name, help=summary, description=description, formatter_class=_Help
+        )
+
+    def seed(sub: argparse.ArgumentParser, default: int | None = 1, text: str = "") -> None:
+        sub.add_argument(
+            "--seed",
+            type=_non_negative_int,
+            default=default,
+            metavar="N",
+            help=text or "seed of the random numbers: the same seed gives the same results",
+        )
+
+    def quiet(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
+
+    def scenario(sub: argparse.ArgumentParser, dest: str = "scenario", text: str = "") -> None:
+        sub.add_argument(
+            dest, type=Path, help=text or "a scenario file (YAML), or a shipped scenario's name"
+        )
+
+    command(
+        "policies",
+        "list the registered policies and their parameters",
+        "Each policy a scenario can switch on in its policies: section, with every field.",
     )
-    src.add_argument("scenario", type=Path)
 
-    validate = commands.add_parser("validate", help="check a scenario file")
-    validate.add_argument("file", type=Path)
+    coh = command(
+        "cohort",
+        "where the people who claimed in a month stand on a later date",
+        "Shares of the claimants of one month by where they stand (waiting, granted, "
+        "refused and in the UK, removed...), with 95% confidence intervals.",
+    )
+    scenario(coh)
+    coh.add_argument("--claimed", required=True, metavar="YYYY-MM", help="the month of the claims")
+    coh.add_argument("--at", required=True, metavar="YYYY-MM-DD", help="the date, as at its end")
+    coh.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="runs with independent random numbers, averaged",
+    )
+    seed(coh)
+    coh.add_argument("--years", type=_positive_float, metavar="YEARS", help=_YEARS_HELP)
+    coh.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes for the replications (results are identical)",
+    )
+    quiet(coh)
 
-    run = commands.add_parser("run", help="run a scenario and print its summary")
-    run.add_argument("scenario", type=Path)
-    run.add_argument("--seed", type=_non_negative_int, default=1)
-    run.add_argument("--replications", type=_positive_int, default=1)
-    run.add_argument("--years", type=_positive_float, help="shorten (or extend) the horizon")
-    run.add_argument("--out", help="write summary.json, series.parquet, manifest.json")
+    src = command(
+        "sources",
+        "every sourced figure of a scenario, with its value and reference",
+        "Value, unit, date and published source of each figure the scenario uses.",
+    )
+    scenario(src)
+
+    validate = command(
+        "validate",
+        "check a scenario file",
+        "Exit 0 and a one-line description, or exit 2 with one line per problem.",
+    )
+    scenario(validate, "file")
+
+    run = command(
+        "run",
+        "run a scenario and print its summary",
+        "Costs, backlogs, hotel population, outcomes and waiting times over the run; with "
+        "several replications, their means and 95% confidence intervals. A ten-year run "
+        "takes tens of seconds a replication.",
+    )
+    scenario(run)
+    seed(run)
+    run.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="runs with independent random numbers; more than 1 prints means and 95%% CIs",
+    )
+    run.add_argument("--years", type=_positive_float, metavar="YEARS", help=_YEARS_HELP)
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write summary.json, series.parquet and manifest.json into this directory "
+        "(default: write nothing)",
+    )
     run.add_argument(
         "--workers",
         type=_positive_int,
         default=1,
+        metavar="N",
         help="processes for replications (results are identical)",
     )
-    run.add_argument(
-        "--whole-life",
-        action="store_true",
-        help="add whole-life costs: follow the people in the system at the end date with no "
-        "more arrivals (about twice the run time; docs/costs.md)",
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--whole-life", action="store_true", help=_WHOLE_LIFE_HELP)
+    quiet(run)
 
-    comp = commands.add_parser(
-        "compare", help="compare scenarios on common random numbers (the first is the reference)"
-    )
-    comp.add_argument("scenarios", type=Path, nargs="+")
-    comp.add_argument("--seed", type=_non_negative_int, default=1)
-    comp.add_argument("--replications", type=_positive_int, default=20)
-    comp.add_argument("--years", type=_positive_float)
-    comp.add_argument("--out", help="write comparison.parquet and comparison.csv")
-    comp.add_argument(
-        "--workers", type=_positive_int, default=1, help="processes (results are identical)"
+    comp = command(
+        "compare",
+        "compare scenarios on common random numbers (the first is the reference)",
+        "Every scenario runs each replication on the same random numbers, and the table gives "
+        "each one's means beside the reference's and the paired difference with its 95% "
+        "confidence interval. Replications times scenarios runs in all: 20 replications of "
+        "two ten-year scenarios take 10 to 15 minutes on one process (see --workers).",
     )
     comp.add_argument(
-        "--whole-life",
-        action="store_true",
-        help="add whole-life costs: follow the people in the system at the end date with no "
-        "more arrivals (about twice the run time; docs/costs.md)",
+        "scenarios",
+        type=Path,
+        nargs="+",
+        metavar="SCENARIO",
+        help="two or more scenario files; the first is the reference",
     )
-    comp.add_argument("--quiet", action="store_true")
+    seed(comp)
+    comp.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="paired replications of each scenario, at least 2",
+    )
+    comp.add_argument("--years", type=_positive_float, metavar="YEARS", help=_YEARS_HELP)
+    comp.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write comparison.parquet and comparison.csv into this directory "
+        "(default: write nothing)",
+    )
+    comp.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes (results are identical)",
+    )
+    comp.add_argument("--whole-life", action="store_true", help=_WHOLE_LIFE_HELP)
+    quiet(comp)
 
-    even = commands.add_parser(
-        "break-even", help="the parameter value at which a policy's metric equals the baseline's"
+    even = command(
+        "break-even",
+        "the parameter value at which a policy's metric equals the baseline's",
+        "Searches the value of one number of the policy scenario at which the paired "
+        "difference of the metric crosses zero, replication by replication.",
     )
-    even.add_argument("baseline", type=Path)
-    even.add_argument("policy", type=Path)
+    scenario(even, "baseline", "the baseline scenario file")
+    scenario(even, "policy", "the policy scenario file, whose parameter is varied")
     even.add_argument(
         "--parameter",
         required=True,
+        metavar="PATH",
         help="dotted path of the number to vary in the policy scenario, e.g. "
         "policies.offshore.deterred_share (a deterred share answers in eligible crossings)",
     )
-    even.add_argument("--metric", default="total_cost_whole_life_discounted_gbp")
     even.add_argument(
-        "--low", type=float, help="lowest value to try (default: the uncertainty range)"
+        "--metric",
+        default="total_cost_whole_life_discounted_gbp",
+        help="the outcome that should equal the baseline's (docs/outcomes.md lists them)",
     )
     even.add_argument(
-        "--high", type=float, help="highest value to try (default: the uncertainty range)"
+        "--low",
+        type=float,
+        help="lowest value to try (default: the low end of its uncertainty range)",
     )
-    even.add_argument("--seed", type=_non_negative_int, default=1)
-    even.add_argument("--replications", type=_positive_int, default=10)
-    even.add_argument("--years", type=_positive_float)
+    even.add_argument(
+        "--high",
+        type=float,
+        help="highest value to try (default: the high end of its uncertainty range)",
+    )
+    seed(even)
+    even.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="replications searched, each on its own random numbers",
+    )
+    even.add_argument("--years", type=_positive_float, metavar="YEARS", help=_YEARS_HELP)
     even.add_argument(
         "--workers",
         type=_positive_int,
         default=1,
+        metavar="N",
         help="processes, one replication's search each (results are identical)",
     )
-    even.add_argument("--quiet", action="store_true")
+    quiet(even)
 
-    hist = commands.add_parser(
-        "history", help="run 2023-2025 and write the validation report against published figures"
+    hist = command(
+        "history",
+        "run 2023-2025 and write the validation report against published figures",
     )
     hist.add_argument(
         "--targets",
         type=Path,
+        metavar="FILE",
         help="targets file (default: the shipped scenarios/validation/targets_2023_2025.yaml)",
     )
-    hist.add_argument("--replications", type=_positive_int, default=20)
-    hist.add_argument("--seed", type=_non_negative_int, default=1)
+    hist.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="replications of the 2023-2025 run",
+    )
+    seed(hist)
     where = hist.add_mutually_exclusive_group()
     where.add_argument(
-        "--out", help="directory for validation.md and figures/ (default: out/history)"
+        "--out",
+        metavar="DIR",
+        help="directory for validation.md and figures/ (default: out/history)",
     )
     where.add_argument(
         "--docs",
         action="store_true",
         help="regenerate docs/validation.md and docs/figures/ of the source checkout",
     )
-    hist.add_argument("--quiet", action="store_true")
+    quiet(hist)
 
-    cal = commands.add_parser(
-        "calibrate", help="fit unpublished parameters to published series (see --help)"
+    cal = command(
+        "calibrate",
+        "fit unpublished parameters to published series",
+        "Ctrl-C keeps the best point so far (written, marked interrupted).",
     )
-    cal.add_argument("spec", type=Path)
+    cal.add_argument("spec", type=Path, help="a calibration file (YAML)")
     cal.add_argument(
         "--dry-run",
         action="store_true",
@@ -198,21 +370,34 @@ def build_parser() -> argparse.ArgumentParser:
         "starts); fit and write nothing",
     )
     cal.add_argument(
-        "--max-evaluations", type=_positive_int, help="at most this many (default: the file's)"
+        "--max-evaluations",
+        type=_positive_int,
+        metavar="N",
+        help="at most this many evaluations of the objective (default: the file's)",
     )
-    cal.add_argument("--quiet", action="store_true")
+    quiet(cal)
 
-    sw = commands.add_parser(
-        "sweep", help="run a sweep (a sweep file, or a scenario's uncertainty ranges)"
+    sw = command(
+        "sweep",
+        "run a sweep (a sweep file, or a scenario's uncertainty ranges)",
+        "Results are written to --out as they come; --resume continues a sweep stopped part "
+        "way. Options given here override the sweep file's values.",
     )
     sw.add_argument("file", type=Path, help="a sweep file, or a scenario with uncertainty:")
-    sw.add_argument("--out", required=True, help="directory of Parquet results")
+    sw.add_argument("--out", required=True, metavar="DIR", help="directory of Parquet results")
     runner = sw.add_mutually_exclusive_group()
     runner.add_argument(
-        "--workers", type=_positive_int, help="local processes (default: all cores)"
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="local processes (default: all cores)",
     )
     runner.add_argument("--serial", action="store_true", help="run in this process")
-    runner.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    runner.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a dask.distributed scheduler (default: local processes)",
+    )
     sw.add_argument("--resume", action="store_true", help="continue a sweep in --out")
     # For a sweep file these override the file's own values (recorded in spec.yaml and the
     # manifest); for a scenario file they shape the sweep, with the defaults shown.
@@ -224,35 +409,53 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--points",
         type=_positive_int,
+        metavar="N",
         help="points (default: the sweep file's; 20 for a scenario file)",
     )
     sw.add_argument(
         "--replications",
         type=_positive_int,
+        metavar="N",
         help="replications per point (default: the sweep file's; 1 for a scenario file)",
     )
-    sw.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        help="seed of the design and the runs (default: the sweep file's; 1 for a scenario)",
+    seed(
+        sw,
+        None,
+        "seed of the design and the runs (default: the sweep file's; 1 for a scenario)",
     )
     sw.add_argument(
-        "--years", type=_positive_float, help="shorten every base scenario (overrides the file)"
+        "--years",
+        type=_positive_float,
+        metavar="YEARS",
+        help="shorten every base scenario to this many years (default: each one's own end "
+        "date, or the sweep file's years)",
     )
-    sw.add_argument("--quiet", action="store_true")
+    quiet(sw)
 
-    sens = commands.add_parser("sensitivity", help="Sobol or Morris indices of a sweep")
-    sens.add_argument("directory", type=Path)
-    sens.add_argument("--metric", required=True)
-    sens.add_argument("--scenario", help="base scenario to analyse (default: the last)")
-    sens.add_argument("--versus", help="analyse the paired difference from this base")
+    sens = command(
+        "sensitivity",
+        "Sobol or Morris indices of a sweep",
+        "Reads a finished (or partly finished) sweep's results; the sampler decides which.",
+    )
+    sens.add_argument("directory", type=Path, help="the --out directory of a sweep")
+    sens.add_argument(
+        "--metric", required=True, help="the outcome to analyse (docs/outcomes.md lists them)"
+    )
+    sens.add_argument(
+        "--scenario", metavar="NAME", help="base scenario to analyse (default: the last)"
+    )
+    sens.add_argument(
+        "--versus",
+        metavar="NAME",
+        help="analyse the paired difference from this base scenario (default: none)",
+    )
     return parser
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     import warnings
 
-    from .experiments.sweep import sweep
+    from .experiments.sweep import SweepInterrupted, sweep
     from .experiments.sweep_spec import (
         SweepWarning,
         is_sweep_spec,
@@ -296,16 +499,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             )
             spec = with_options(spec, {"years": args.years}, str(file))
         executor = "serial" if args.serial else "processes"
-        outcome = sweep(
-            spec,
-            bases,
-            args.out,
-            executor=executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            quiet=args.quiet,
-            options=given,
-        )
+        try:
+            outcome = sweep(
+                spec,
+                bases,
+                args.out,
+                executor=executor,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                quiet=args.quiet,
+                options=given,
+            )
+        except SweepInterrupted as stopped:
+            interrupts.stopping()
+            kept = stopped.outcome
+            print(
+                f"interrupted: {kept.already_done + kept.ran} of {kept.total} runs finished and "
+                f"kept in {kept.directory}; run the same command again to resume",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
     print(
         f"{outcome.directory}: {outcome.already_done + outcome.ran} of {outcome.total} runs done"
         f" ({outcome.already_done} already there, {outcome.ran} now, {outcome.failed} failed) "
@@ -387,6 +600,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             None if args.quiet or args.dry_run else progress,
         )
     except CalibrationInterrupted as stopped:
+        interrupts.stopping()
         found = stopped.calibration
         where = (
             "written to " + ", ".join(str(p) for p in stopped.written) + " (marked interrupted)"
@@ -398,7 +612,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"(objective {found.objective:.4f}) is {where}; a re-run continues from it",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     if calibration.dry_run:
         print(
             f"objective {calibration.objective:.4f} at the values the scenario holds "
@@ -416,6 +630,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: whether a progress line is on the screen without its newline yet
+_PROGRESS_LINE = [False]
+
+
 def _progress(quiet: bool, what: str):
     if quiet:
         return None
@@ -425,8 +643,10 @@ def _progress(quiet: bool, what: str):
         elapsed = time.perf_counter() - started
         of = f"/{total}" if total else ""
         print(f"\r{what} {done}{of} ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
+        _PROGRESS_LINE[0] = True
         if total and done == total:
             print(file=sys.stderr)
+            _PROGRESS_LINE[0] = False
 
     return report
 
@@ -434,7 +654,8 @@ def _progress(quiet: bool, what: str):
 def cmd_compare(args: argparse.Namespace) -> int:
     from .experiments.comparison import compare
     from .experiments.evaluate import WHOLE_LIFE_YEARS
-    from .outputs.report import comparison_table
+    from .outputs.assumptions import compared, statements
+    from .outputs.report import comparison_table, horizon_text, with_assumptions
 
     if len(args.scenarios) < 2:
         raise InputError("compare", [("scenarios", "give at least two scenario files")])
@@ -453,7 +674,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         workers=args.workers,
         whole_life_years=WHOLE_LIFE_YEARS if args.whole_life else None,
     )
-    print(comparison_table(comparison.table))
+    said = compared({name: statements(s) for name, s in named.items()})
+    horizons = {name: horizon_text(rs[0].manifest) for name, rs in comparison.results.items()}
+    print(with_assumptions(comparison_table(comparison.table, horizons), said))
     if args.out:
         _say_written(comparison.write(args.out), args.quiet)
     return EXIT_OK
@@ -555,22 +778,60 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _simulated(quiet: bool, scenario: Scenario):
+    """Progress of one run in simulated time, shown from its first second: a bar of days
+    simulated with the date reached, on a terminal only (nothing in a pipe or a log) and
+    not with --quiet. A whole-life run's second run, past the end date, adds its days."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from datetime import timedelta
+
+    from tqdm import tqdm
+
+    days = scenario.horizon_days
+    bar = tqdm(
+        total=days,
+        desc=f"simulated to {scenario.start_date}",
+        unit="day",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
+
+    def report(done: int, total: int) -> None:
+        whole_life = done > days
+        reached = scenario.start_date + timedelta(days=done - days if whole_life else done)
+        what = "whole-life run at" if whole_life else "simulated to"
+        bar.total, bar.n = total, done
+        bar.set_description_str(f"{what} {reached}")  # and redrawn
+        if done >= total:
+            bar.close()
+
+    return report
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiments.evaluate import WHOLE_LIFE_YEARS
-    from .experiments.replications import Replications, run_many, summarise
-    from .outputs.report import replications_table, summary_table
+    from .experiments.replications import Replications, run_many, run_one, summarise
+    from .outputs.assumptions import statements
+    from .outputs.report import replications_table, run_title, summary_table, with_assumptions
 
     scenario = _load(args.scenario, args.years)
-    title = f"{scenario.name}: {scenario.start_date} to {scenario.end_date}, seed {args.seed}"
-    results = run_many(
-        [(scenario, args.seed, r) for r in range(args.replications)],
-        args.workers,
-        progress=_progress(args.quiet, "replications"),
-        whole_life_years=WHOLE_LIFE_YEARS if args.whole_life else None,
-    )
+    whole_life = WHOLE_LIFE_YEARS if args.whole_life else None
+    if args.replications == 1:  # progress in simulated time
+        progress = _simulated(args.quiet, scenario)
+        results = [run_one(scenario, args.seed, whole_life_years=whole_life, progress=progress)]
+    else:
+        results = run_many(
+            [(scenario, args.seed, r) for r in range(args.replications)],
+            args.workers,
+            progress=_progress(args.quiet, "replications"),
+            whole_life_years=whole_life,
+        )
+    title = run_title(results[0].manifest)  # the horizon run, from the manifest
     if args.replications == 1:
         result = results[0]
-        print(summary_table(result.flat_summary(), title))
+        print(with_assumptions(summary_table(result.flat_summary(), title), statements(scenario)))
         if args.out:
             written = result.write(args.out)
             _say_written(written, args.quiet)
@@ -579,7 +840,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     replicated = Replications(
         results=results, summary=summarise([r.flat_summary() for r in results])
     )
-    print(replications_table(replicated.summary, title))
+    print(with_assumptions(replications_table(replicated.summary, title), statements(scenario)))
     if args.out:
         _say_written(replicated.write(args.out), args.quiet)
     return EXIT_OK
@@ -634,12 +895,25 @@ def _remove_if_empty(folders: list[Path]) -> None:
             return
 
 
+def _ignore_more_interrupts(argv: Sequence[str] | None) -> None:
+    """After Ctrl-C stopped the command: when this process is the command (not a caller's
+    ``main([...])``), it is about to end, so more Ctrl-C is ignored rather than cutting the
+    exit short with a traceback."""
+    if argv is None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     made = _missing_folders(getattr(args, "out", None))
+    _PROGRESS_LINE[0] = False
     try:
         _check_out(args)
-        return COMMANDS[args.command](args)
+        with interrupts.handling():  # Ctrl-C stops within a run, however it arrives
+            code = COMMANDS[args.command](args)
+        if code == EXIT_INTERRUPTED:
+            _ignore_more_interrupts(argv)
+        return code
     except InputError as exc:
         _remove_if_empty(made)  # made by the check above; the input was bad
         for line in exc.shown_lines():
@@ -648,9 +922,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the work was stopped; the worker processes are gone
+        _ignore_more_interrupts(argv)
+        if _PROGRESS_LINE[0]:
+            print(file=sys.stderr)
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more will be written
         return EXIT_OK

@@ -206,7 +206,7 @@ def test_processes_give_the_serial_answer_and_progress_counts_to_the_total():
     kw = {"parameter": SHARE, "metric": "total_cost_gbp", "replications": 3, "seed": 2}
     serial = break_even(tiny(), policy, progress=lambda d, t: calls.append((d, t)), **kw)
     parallel = break_even(tiny(), policy, workers=2, **kw)
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]  # shown from the start
     assert parallel.per_replication == serial.per_replication
     assert (parallel.value, parallel.ci_low, parallel.ci_high) == (
         serial.value,

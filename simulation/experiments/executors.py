@@ -10,18 +10,29 @@ streams keyed by its seed and replication alone.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar
 
 from ..core.errors import InputError
+from . import interrupts
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: tasks in flight per worker process or thread
+#: tasks in flight per Dask worker thread
 IN_FLIGHT_PER_WORKER = 4
+#: how long stopped worker processes get to end before they are killed, seconds
+STOP_SECONDS = 2.0
+#: how often an idle worker process checks that the process that started it still runs, s
+PARENT_CHECK_SECONDS = 1.0
 #: tasks in flight on a Dask cluster at least (workers may join once the sweep has started)
 DASK_IN_FLIGHT_AT_LEAST = 1000
 #: how long to try to reach a Dask scheduler before giving up, seconds
@@ -51,14 +62,23 @@ class Serial:
 
     def imap(self, function, tasks):
         for index, task in enumerate(tasks):
-            yield index, function(task)
+            result = function(task)
+            interrupts.checkpoint()
+            yield index, result
 
     def close(self) -> None:
         return None
 
 
 class Processes:
-    """Local processes (all cores by default)."""
+    """Local processes (all cores by default).
+
+    Each worker holds one task at a time and is sent the next as soon as it returns a
+    result. Workers ignore Ctrl-C; when the caller stops early (Ctrl-C, an error, or it
+    simply stops asking), the tasks not yet started are dropped and the workers are
+    terminated at once, so nothing runs on and nothing waits for runs whose results would
+    be thrown away. A worker that dies (killed, out of memory) is a BrokenProcessPool.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
@@ -68,23 +88,160 @@ class Processes:
 
     def imap(self, function, tasks):
         total = len(tasks)
-        workers = min(self.workers, max(total, 1))
-        pool = ProcessPoolExecutor(max_workers=workers)
+        if total == 0:
+            return
+        pool = _Pool(min(self.workers, total))
+        done = False
         try:
-            pending: dict = {}
+            running: dict[_Worker, int] = {}
             submitted = 0
-            while pending or submitted < total:
-                while submitted < total and len(pending) < IN_FLIGHT_PER_WORKER * workers:
-                    pending[pool.submit(function, tasks[submitted])] = submitted
+
+            def give(worker: _Worker) -> None:
+                nonlocal submitted
+                if submitted < total:
+                    worker.send((function, tasks[submitted]))
+                    running[worker] = submitted
                     submitted += 1
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield pending.pop(future), future.result()
-        finally:  # stopped early (an error, Ctrl-C): tasks not started are dropped
-            pool.shutdown(wait=True, cancel_futures=True)
+
+            for worker in pool.workers:
+                give(worker)
+            while running:
+                for worker, outcome in pool.finished(running):
+                    index = running.pop(worker)
+                    if isinstance(outcome, _Failed):
+                        raise outcome.raised()
+                    give(worker)  # before the caller handles the result
+                    yield index, outcome
+            done = True
+        finally:
+            with interrupts.deferred(reraise=False):  # a second Ctrl-C cannot cut this short
+                if done:
+                    pool.close()
+                else:
+                    pool.terminate()
 
     def close(self) -> None:
         return None
+
+
+@dataclass
+class _Failed:
+    """A task that raised in a worker: the exception and the worker's traceback."""
+
+    exception: BaseException
+    traceback: str
+
+    def raised(self) -> BaseException:
+        self.exception.__cause__ = WorkerTraceback(self.traceback)
+        return self.exception
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process (set as its cause)."""
+
+    def __str__(self) -> str:
+        return f"\n\n(in a worker process)\n{self.args[0]}"
+
+
+def _serve(connection: Connection, parent: int) -> None:
+    """A worker's loop: run ``(function, task)`` pairs until told to stop (None), or until
+    the process that started it is gone."""
+    interrupts.ignore_in_worker()
+    while True:
+        while not connection.poll(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent:  # the parent was killed: nobody wants the result
+                return
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        function, task = message
+        try:
+            outcome: Any = function(task)
+        except Exception as exc:  # sent back and raised in the parent
+            outcome = _Failed(exc, traceback.format_exc())
+        try:
+            connection.send(outcome)
+        except Exception as exc:  # the result or exception does not pickle
+            problem = RuntimeError(f"cannot send back {type(outcome).__name__}: {exc}")
+            connection.send(_Failed(problem, traceback.format_exc()))
+
+
+class _Worker:
+    def __init__(self, context) -> None:
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, os.getpid()), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def send(self, message: Any) -> None:
+        self.connection.send(message)
+
+
+class _Pool:
+    """Worker processes, each on its own pipe: no threads and no shared queues, so that
+    stopping them is terminating them, and nothing can be left blocked on a full pipe."""
+
+    def __init__(self, size: int) -> None:
+        context = multiprocessing.get_context()
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(size):
+                self.workers.append(_Worker(context))
+        except BaseException:
+            self.terminate()
+            raise
+
+    def finished(self, running: dict[_Worker, int]) -> list[tuple[_Worker, Any]]:
+        """Wait until some running workers have finished; their outcomes."""
+        by_handle: dict[Any, _Worker] = {}
+        for worker in running:
+            by_handle[worker.connection] = worker
+            by_handle[worker.process.sentinel] = worker
+        ready = wait(list(by_handle))
+        out, seen = [], set()
+        for handle in ready:
+            worker = by_handle[handle]
+            if worker in seen:
+                continue
+            seen.add(worker)
+            try:
+                if not worker.connection.poll():
+                    raise EOFError
+                out.append((worker, worker.connection.recv()))
+            except (EOFError, OSError):
+                worker.process.join(STOP_SECONDS)
+                raise BrokenProcessPool(
+                    f"a worker process ended unexpectedly (exit code "
+                    f"{worker.process.exitcode}) while running task {running[worker]}; "
+                    "killed, or out of memory?"
+                ) from None
+        return out
+
+    def close(self) -> None:
+        """Let idle workers end; terminate any that do not within STOP_SECONDS."""
+        for worker in self.workers:
+            with suppress(OSError):  # already gone
+                worker.send(None)
+        self._join()
+
+    def terminate(self) -> None:
+        """End every worker now, whatever it is running."""
+        for worker in self.workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+        self._join()
+
+    def _join(self) -> None:
+        deadline = time.monotonic() + STOP_SECONDS
+        for worker in self.workers:
+            worker.process.join(max(deadline - time.monotonic(), 0.0))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.connection.close()
 
 
 class Dask:
@@ -135,14 +292,27 @@ class Dask:
 
         submitted = min(in_flight, total)
         finished = dask_completed([submit(i) for i in range(submitted)])
-        for future in finished:
-            result = future.result()
-            i = index.pop(future.key)
-            future.release()
-            if submitted < total:
-                finished.add(submit(submitted))
-                submitted += 1
-            yield i, result
+        done = False
+        try:
+            for future in finished:
+                result = future.result()
+                i = index.pop(future.key)
+                future.release()
+                if submitted < total:
+                    finished.add(submit(submitted))
+                    submitted += 1
+                yield i, result
+            done = True
+        finally:
+            if not done:  # stopped early: what has not run is cancelled on the cluster
+                with interrupts.deferred(reraise=False):
+                    self._cancel(finished)
+
+    def _cancel(self, finished) -> None:
+        outstanding = list(finished.futures)
+        finished.clear()
+        with suppress(Exception):  # the cluster is gone: nothing left to cancel
+            self.client.cancel(outstanding)
 
     def close(self) -> None:
         if self._tuned:  # workers that have left since are skipped
@@ -210,13 +380,17 @@ def map_ordered(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
     """``[function(t) for t in tasks]``, in order, on ``workers`` local processes (None: all
-    cores; 1 or a single task: in this process). ``function`` and the tasks must pickle."""
+    cores; 1 or a single task: in this process). ``function`` and the tasks must pickle;
+    ``progress(done, total)`` is called at the start (done 0) and as each task ends."""
     total = len(tasks)
     chosen: Executor = Serial() if workers == 1 or total <= 1 else Processes(workers)
     out: list[R | None] = [None] * total
-    for done, (index, result) in enumerate(chosen.imap(function, tasks), start=1):
-        out[index] = result
-        if progress:
-            progress(done, total)
+    if progress:
+        progress(0, total)
+    with closing(chosen.imap(function, tasks)) as finished:  # stopped at once on an error
+        for done, (index, result) in enumerate(finished, start=1):
+            out[index] = result
+            if progress:
+                progress(done, total)
     chosen.close()
     return out  # type: ignore[return-value]

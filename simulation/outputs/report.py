@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
-from . import outcomes
+from . import assumptions, outcomes
 
 Row = tuple[str, str, str]  # (key in the flat summary, label, unit)
 
@@ -15,6 +18,50 @@ Row = tuple[str, str, str]  # (key in the flat summary, label, unit)
 #: them means little, so the comparison leaves them out. Policies do not yet declare the
 #: units of their own figures (outcomes.py declares them as ``varies``).
 _NOT_COUNTS = ("halt_day", "multiplier")
+
+#: The narrowest label column; a longer label widens the column, it is never cut.
+LABEL_WIDTH = 40
+
+#: A span of years in a scenario's name, such as "2026-2035".
+_NAMED_YEARS = re.compile(r"\b(\d{4})\s*[-\u2013]\s*(\d{4})\b")
+
+
+def _length(start: date, end: date) -> str:
+    """How long a run from ``start`` to ``end`` is: whole years or months by the calendar,
+    otherwise days."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end.day == start.day and months > 0:
+        count, unit = (months // 12, "year") if months % 12 == 0 else (months, "month")
+        return f"{count} {unit}{'s' if count != 1 else ''}"
+    days = (end - start).days
+    return f"{days:,} day{'s' if days != 1 else ''}"
+
+
+def horizon_text(manifest: Mapping[str, Any]) -> str:
+    """The horizon a run simulated, read from its manifest: "2026-01-01 to 2028-01-01
+    (2 years)" (the run ends at the start of the end date)."""
+    start = date.fromisoformat(manifest["start_date"])
+    end = date.fromisoformat(manifest["end_date"])
+    return f"{start} to {end} ({_length(start, end)})"
+
+
+def run_title(manifest: Mapping[str, Any]) -> str:
+    """The title of a run's report: the scenario's name, the horizon actually simulated and
+    the seed. A name that gives other years than the run covers ("UK baseline 2026-2035" run
+    for two years) says which years were run."""
+    name = str(manifest.get("scenario", {}).get("name", "scenario"))
+    start = date.fromisoformat(manifest["start_date"])
+    last = date.fromisoformat(manifest["end_date"]) - timedelta(days=1)
+    named = _NAMED_YEARS.search(name)
+    if named and (int(named[1]), int(named[2])) != (start.year, last.year):
+        span = f"{start.year}" if start.year == last.year else f"{start.year}-{last.year}"
+        within = int(named[1]) <= start.year and last.year <= int(named[2])
+        name = f"{name} (run for {span}{' only' if within else ''})"
+    return f"{name}: {horizon_text(manifest)}, seed {manifest['seed']}"
+
+
+def _label_width(labels: Iterable[str]) -> int:
+    return max([LABEL_WIDTH, *(len(label) for label in labels)])
 
 
 def rows(section: str, keys: Iterable[str], sort: bool = False) -> list[Row]:
@@ -67,11 +114,15 @@ def number(value: float, unit: str) -> str:
 def summary_table(flat: Mapping[str, float], title: str) -> str:
     """One replication: a label and a value per line, grouped in sections."""
     lines = [title, "=" * len(title)]
-    for heading, section in _table_sections(flat, sort=False, policies=False):
+    sections = [
+        (heading, [row for row in section if row[0] in flat])
+        for heading, section in _table_sections(flat, sort=False, policies=False)
+    ]
+    width = _label_width(label for _h, section in sections for _k, label, _u in section)
+    for heading, section in sections:
         lines.append(heading)
         for key, label, unit in section:
-            if key in flat:
-                lines.append(f"  {label:<40} {number(flat[key], unit):>16}")
+            lines.append(f"  {label:<{width}} {number(flat[key], unit):>16}")
     return "\n".join(lines)
 
 
@@ -79,58 +130,97 @@ def replications_table(summary: pd.DataFrame, title: str) -> str:
     """Several replications: mean and 95% confidence interval per metric."""
     by_metric = summary.set_index("metric")
     n = int(by_metric["n"].iloc[0]) if len(by_metric) else 0
+    sections = [
+        (heading, [row for row in section if row[0] in by_metric.index])
+        for heading, section in _table_sections(by_metric.index, sort=False, policies=False)
+    ]
+    width = _label_width(label for _h, section in sections for _k, label, _u in section)
     lines = [
         title,
         "=" * len(title),
-        f"{'':42} {'mean':>16}   {'95% CI (' + str(n) + ' runs)':>32}",
+        f"{'':{width + 2}} {'mean':>16}   {'95% CI (' + str(n) + ' runs)':>32}",
     ]
-    for heading, section in _table_sections(by_metric.index, sort=False, policies=False):
+    for heading, section in sections:
         lines.append(heading)
         for key, label, unit in section:
-            if key not in by_metric.index:
-                continue
             row = by_metric.loc[key]
             ci = f"{number(row['ci_low'], unit)} to {number(row['ci_high'], unit)}"
-            lines.append(f"  {label:<40} {number(row['mean'], unit):>16}   {ci:>32}")
+            lines.append(f"  {label:<{width}} {number(row['mean'], unit):>16}   {ci:>32}")
     return "\n".join(lines)
 
 
-def _signed(value: float, unit: str) -> str:
+def signed(value: float, unit: str) -> str:
+    """A difference as text, with its sign (none for zero or n/a)."""
     text = number(abs(value), unit)
     if text in ("n/a", "0", "£0"):
         return text
     return ("+" if value > 0 else "-") + text
 
 
-def comparison_table(table: pd.DataFrame) -> str:
+def comparison_table(table: pd.DataFrame, horizons: Mapping[str, str] | None = None) -> str:
     """For each scenario after the first: its means beside the reference's, and the paired
-    difference with its 95% confidence interval."""
+    difference with its 95% confidence interval. A policy's rows are left out of a pair
+    where neither scenario has the policy; ``horizons`` (each scenario's
+    :func:`horizon_text`) puts the horizon run in each title."""
     scenarios = list(dict.fromkeys(table["scenario"]))
     reference = scenarios[0]
     by = table.set_index(["scenario", "metric"])
     n = int(table["n"].iloc[0])
-    metrics = set(table["metric"])
-    blocks = []
+    sections = _table_sections(set(table["metric"]), sort=True, policies=True)
+    pairs = []
     for name in scenarios[1:]:
-        title = f"{name}  vs  {reference}  ({n} paired replications)"
-        lines = [title, "=" * len(title)]
-        lines.append(
-            f"{'':42} {'reference':>14} {'scenario':>14} {'difference':>14}   {'95% CI':>30}"
-        )
-        sections = _table_sections(metrics, sort=True, policies=True)
+        shown = []
         for heading, section in sections:
-            lines.append(heading)
+            found = []
             for key, label, unit in section:
                 if (name, key) not in by.index:
                     continue
                 ours, theirs = by.loc[(name, key)], by.loc[(reference, key)]
-                ci = (
-                    f"{_signed(ours['diff_ci_low'], unit)} to {_signed(ours['diff_ci_high'], unit)}"
+                if heading == outcomes.POLICIES and _absent(ours) and _absent(theirs):
+                    continue  # a policy neither scenario of the pair has
+                low, high = signed(ours["diff_ci_low"], unit), signed(ours["diff_ci_high"], unit)
+                found.append(
+                    (
+                        label,
+                        number(theirs["mean"], unit),
+                        number(ours["mean"], unit),
+                        signed(ours["diff_mean"], unit),
+                        f"{low} to {high}",
+                    )
                 )
+            if found:
+                shown.append((heading, found))
+        pairs.append((name, shown))
+    width = _label_width(
+        row[0] for _name, shown in pairs for _heading, found in shown for row in found
+    )
+    blocks = []
+    for name, shown in pairs:
+        title = f"{name}  vs  {reference}  ({n} paired replications)"
+        if horizons and name in horizons and reference in horizons:
+            same = horizons[name] == horizons[reference]
+            title += f", {horizons[name]}" + ("" if same else f" against {horizons[reference]}")
+        lines = [title, "=" * len(title)]
+        lines.append(
+            f"{'':{width + 2}} {'reference':>14} {'scenario':>14} {'difference':>14}"
+            f"   {'95% CI':>30}"
+        )
+        for heading, found in shown:
+            lines.append(heading)
+            for label, theirs, ours, difference, ci in found:
                 lines.append(
-                    f"  {label[:40]:<40} {number(theirs['mean'], unit):>14} "
-                    f"{number(ours['mean'], unit):>14} {_signed(ours['diff_mean'], unit):>14}"
-                    f"   {ci:>30}"
+                    f"  {label:<{width}} {theirs:>14} {ours:>14} {difference:>14}   {ci:>30}"
                 )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _absent(row: pd.Series) -> bool:
+    """A comparison row with no mean: a figure the scenario does not report."""
+    return bool(pd.isna(row["mean"]))
+
+
+def with_assumptions(report: str, statements: Sequence[str]) -> str:
+    """``report`` ending with the assumptions that drive its headline figures
+    (:mod:`.assumptions`)."""
+    return f"{report}\n\n{assumptions.section(statements)}" if statements else report
