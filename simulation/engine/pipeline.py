@@ -23,6 +23,7 @@ capacity and rates, and the policies' hooks (each policy sees the engine only th
 from __future__ import annotations
 
 import gc
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from .decisions import DecisionStage, FastTrackRule
 from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
 from .population import Population, draw_block
-from .queueing import at, events_scheduled
+from .queueing import at, events_scheduled, run_until
 from .reentry import Reentry
 from .removals import RemovalStage, class_members, priority_tiers
 from .rng import RandomStreams
@@ -372,16 +373,35 @@ class Pipeline:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> None:
-        """Run to the horizon with the cyclic garbage collector paused: the loop makes and
-        drops millions of small event objects but no reference cycles worth collecting."""
+    def run(self, progress: Callable[[float], None] | None = None) -> int:
+        """Run to the horizon a simulated month at a time, calling ``progress(day)`` at the
+        end of each month, with the cyclic garbage collector paused: the loop makes and drops
+        millions of small event objects but no reference cycles worth collecting.
+
+        Stopping at a month's end changes nothing: the events run in the same order as in one
+        run to the horizon (:func:`~simulation.engine.queueing.run_until`, SimPy's loop for the
+        model's events, compiled with the queues). Returns how many stops there were (one per
+        month, the last one at the horizon)."""
+        stops = month_ends(self.horizon)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self.env.run(until=self.horizon)
+            for stop in stops:
+                run_until(self.env, stop)
+                if progress is not None:
+                    progress(stop)
         finally:
             if collecting:
                 gc.enable()
+        return len(stops)
+
+
+def month_ends(horizon: float) -> list[float]:
+    """The days at which a run of ``horizon`` days stops to report: the end of each simulated
+    month (of :data:`DAYS_PER_MONTH` days) before the horizon, then the horizon."""
+    count = math.ceil(horizon / DAYS_PER_MONTH)
+    ends = [k * DAYS_PER_MONTH for k in range(1, count) if k * DAYS_PER_MONTH < horizon]
+    return [*ends, horizon]
 
 
 def run_pipeline(
@@ -390,14 +410,16 @@ def run_pipeline(
     policies: Sequence[Any] = (),
     started: float | None = None,
     arrivals_until: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> RunRecords:
     """Build the pipeline on ``streams``, run it, and collect records and policy reports
     (with ``arrivals_until``, nobody arrives after that day: the run follows the people
-    already there to its end)."""
+    already there to its end; ``progress(day)`` is called at the end of each simulated
+    month)."""
     started = time.perf_counter() if started is None else started
     pipeline = Pipeline(scenario, streams, policies, arrivals_until)
-    pipeline.run()
-    events = events_scheduled(pipeline.env)
+    pipeline.run(progress)
+    events = events_scheduled(pipeline.env)  # the model's own: stops are not events
     records = pipeline.population.finished()
     readable = _read_only(records)
     outputs = {p.name: p.finish(readable, pipeline.horizon) for p in pipeline.policies}

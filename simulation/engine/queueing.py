@@ -43,6 +43,11 @@ import simpy
 INF = float("inf")
 NORMAL = 1  # simpy.events.NORMAL: the priority of an ordinary event
 
+# how a queue picks its next person (Queue.set_order and Queue.set_weights)
+SINGLE_TIER = 0
+ORDERED_TIERS = 1
+WEIGHTED_TIERS = 2
+
 
 class Due:
     """A bare event for SimPy's queue: just the callbacks to run and a value.
@@ -62,7 +67,13 @@ class Due:
 
 def at(env: simpy.Environment, delay: float, callback: Callable[[Due], None], value=None) -> None:
     """Run ``callback(event)`` after ``delay`` days; ``event.value`` is ``value``."""
-    env.schedule(Due(callback, value), NORMAL, delay)
+    schedule(env, Due(callback, value), delay)
+
+
+def schedule(env: simpy.Environment, event: Due, delay: float) -> None:
+    """Enter ``event`` in SimPy's queue ``delay`` days from now, as
+    ``env.schedule(event, NORMAL, delay)`` does, without the method call."""
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
 
 
 class Calendar:
@@ -107,6 +118,26 @@ class Calendar:
         callback(Due(callback, value))
         if self.heap and self.wake is None:
             self._wake_for(self.heap[0][0])
+
+
+def run_until(env: simpy.Environment, until: float) -> None:
+    """Run every event due before ``until``, then set the clock to ``until``.
+
+    This is SimPy's own loop (``env.run(until=until)``: pop the earliest event, set the clock,
+    call its callbacks) for the model's events, which are all of ordinary priority and cannot
+    fail: the same events run in the same order at the same times. It leaves out the stop
+    event SimPy would schedule and the per-event method calls and failure checks, and is
+    compiled with this module.
+    """
+    queue = env._queue
+    while queue and queue[0][0] < until:
+        when, _priority, _eid, event = heappop(queue)
+        env._now = when
+        callbacks = event.callbacks
+        event.callbacks = None
+        for callback in callbacks:
+            callback(event)
+    env._now = until
 
 
 def now(env: simpy.Environment) -> float:
@@ -172,6 +203,11 @@ class Queue:
         self.booking: Callable[[int], Any] | None = None  # set by allow_reservations
         # (person, booked start, completion event, what begin() overwrote, array position)
         self.reservations: deque[tuple[int, float, Due, Any, int]] = deque()
+        self._stable, self._stable_from = -INF, INF
+        self.unbook: Callable[[int, Any], None] | None = None
+        self.weights: list[float] = []
+        self.tags: list[float] = []
+        self.virtual = 0.0
         self.set_order([list(range(tiers))])
 
     # ------------------------------------------------------------------ configuration
@@ -233,9 +269,9 @@ class Queue:
         self.order = [list(group) for group in order]
         if len(self.order) == 1 and len(self.order[0]) == 1:
             self._only = self.tiers[self.order[0][0]]
-            self._next = self._next_single
+            self._mode = SINGLE_TIER
         else:
-            self._next = self._next_ordered
+            self._mode = ORDERED_TIERS
         if self.servers:
             self.fill()
 
@@ -244,7 +280,7 @@ class Queue:
         self.weights = [float(w) for w in weights]
         self.tags = [0.0] * len(self.tiers)
         self.virtual = 0.0
-        self._next = self._next_weighted
+        self._mode = WEIGHTED_TIERS
         if self.servers:
             self.fill()
 
@@ -274,7 +310,15 @@ class Queue:
     def _wake_later(self, when: float, now: float) -> None:
         if when < self._wake_at:
             self._wake_at = when
-            self.env.schedule(Due(self._wake, None), NORMAL, when - now)
+            schedule(self.env, Due(self._wake, None), when - now)
+
+    def _next(self, now: float) -> int:
+        """The next person to serve, or -1 (scheduling a wake-up if need be)."""
+        if self._mode == SINGLE_TIER:
+            return self._next_single(now)
+        if self._mode == ORDERED_TIERS:
+            return self._next_ordered(now)
+        return self._next_weighted(now)
 
     def _next_single(self, now: float) -> int:
         """The next person from the only tier, or -1 (scheduling a wake-up if need be)."""
@@ -376,12 +420,12 @@ class Queue:
         while self.busy < self.servers:
             person = self._next(now)
             if person < 0:
-                if self.booking is not None and self._next == self._next_single:
+                if self.booking is not None and self._mode == SINGLE_TIER:
                     self._book_ahead(now)
                 return
             self.busy += 1
             self.begin(person, now)
-            env.schedule(Due(done, person), NORMAL, work[person] / rate)
+            schedule(env, Due(done, person), work[person] / rate)
 
     def _book_ahead(self, now: float) -> None:
         """Book idle servers for the next known arrivals, up to the next change."""
@@ -402,7 +446,7 @@ class Queue:
             self.busy += 1
             self.begin(person, start)
             event = Due(done, person)
-            env.schedule(event, NORMAL, start - now + work[person] / rate)
+            schedule(env, event, start - now + work[person] / rate)
             self.reservations.append((person, start, event, saved, position))
 
     def _done(self, event: Due) -> None:
