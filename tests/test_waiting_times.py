@@ -272,3 +272,14 @@ def test_in_a_growing_backlog_finished_only_waits_fall_far_short_of_the_truth():
         assert finished < estimate < true_median, (finished, estimate, true_median)
         assert finished < 0.8 * true_median  # fluid theory: 2/3 of the truth
         assert estimate > 0.8 * true_median  # fluid theory: 0.86 of the truth
+
+
+def test_a_percentile_the_run_never_reached_is_printed_as_such():
+    from simulation.outputs.report import summary_table
+
+    flat = {"days_to_final_outcome_p50": float("nan"), "days_to_initial_decision_p50": 84.2}
+    lines = summary_table(flat, "run").splitlines()
+    final = next(line for line in lines if "final outcome, median" in line)
+    first = next(line for line in lines if "initial decision, median" in line)
+    assert final.split()[-2:] == ["not", "reached"]
+    assert first.split()[-1] == "84"

@@ -111,6 +111,15 @@ def number(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+def _value_text(key: str, value: float, unit: str) -> str:
+    """As :func:`number`, except that a waiting-time percentile the run never reached (fewer
+    claims finished than the percentile needs) says so."""
+    undefined = value is None or (isinstance(value, float) and math.isnan(value))
+    if undefined and key.startswith("days_to_") and re.search(r"_p\d+$", key):
+        return "not reached"
+    return number(value, unit)
+
+
 def summary_table(flat: Mapping[str, float], title: str) -> str:
     """One replication: a label and a value per line, grouped in sections."""
     lines = [title, "=" * len(title)]
@@ -122,7 +131,7 @@ def summary_table(flat: Mapping[str, float], title: str) -> str:
     for heading, section in sections:
         lines.append(heading)
         for key, label, unit in section:
-            lines.append(f"  {label:<{width}} {number(flat[key], unit):>16}")
+            lines.append(f"  {label:<{width}} {_value_text(key, flat[key], unit):>16}")
     return "\n".join(lines)
 
 
