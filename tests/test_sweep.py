@@ -75,7 +75,12 @@ def write_sweep(tmp_path, **changes) -> tuple:
             "must be <= 1.0",
         ),
         ({"sampler": "monte"}, "sampler", "Input should be"),
-        ({"metrics": ["happiness"]}, "metrics", "unknown: happiness"),
+        ({"metrics": ["happiness"]}, "metrics", "unknown metric 'happiness'"),
+        (
+            {"metrics": ["days_to_final_outcome_mean"]},
+            "metrics",
+            "no longer reported; ask for days_to_final_outcome_restricted_mean",
+        ),
         ({"sampler": "sobol"}, "", "needs ranges, not value lists"),
     ],
 )

@@ -377,10 +377,10 @@ def check(spec: SweepSpec, bases: dict[str, Scenario], origin: str = "sweep") ->
                 except ScenarioError as exc:
                     reason = "; ".join(m for _, m in exc.problems)
                     problems.append((f"parameters.{path}", f"{value} in '{name}': {reason}"))
-    unknown = [m for m in spec.metrics if not outcomes.is_outcome(m)]
-    if unknown:
-        known = ", ".join(outcomes.known())
-        problems.append(("metrics", f"unknown: {', '.join(unknown)}; known: {known}"))
+    for metric in spec.metrics:
+        reason = outcomes.unknown_metric(metric)
+        if reason:
+            problems.append(("metrics", reason))
     if problems:
         raise ScenarioError(origin, problems)
     check_size(spec, len(bases), origin)
