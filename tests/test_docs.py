@@ -45,7 +45,7 @@ BLOCK = re.compile(
     r"(?P<expected>.*?)```)?",
     re.DOTALL,
 )
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]  # and docs/ subfolders
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -72,7 +72,7 @@ def examples(page: Path) -> list[Example]:
 
 
 EXAMPLES = [
-    pytest.param(example, id=f"{example.page.name}:{example.number}")
+    pytest.param(example, id=f"{example.page.relative_to(ROOT).as_posix()}:{example.number}")
     for page in PAGES
     for example in examples(page)
 ]
