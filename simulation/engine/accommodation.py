@@ -20,6 +20,7 @@ supported population and the capacities, night by night, with no event in the si
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,21 @@ def allocate(supported: np.ndarray, scenario: Scenario) -> Occupancy:
     return Occupancy(supported=demand, by_type=by_type)
 
 
+#: records per slice when counting over records: each temporary is a few MiB at most
+SLICE = 1 << 19
+
+
+def slices(records: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+    """The records a slice at a time (views: nothing copied); counts over records add up
+    exactly slice by slice, and the temporaries of each slice stay small."""
+    size = len(records["origin"])
+    for first in range(0, max(size, 1), SLICE):
+        yield {name: column[first : first + SLICE] for name, column in records.items()}
+
+
 def occupancy(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> Occupancy:
-    start, end = support_intervals(records, scenario)
-    return allocate(timeline.stock(start, end, days).astype(float), scenario)
+    supported = np.zeros(days + 1, dtype=np.int64)
+    for part in slices(records):
+        start, end = support_intervals(part, scenario)
+        supported += timeline.stock(start, end, days)
+    return allocate(supported.astype(float), scenario)

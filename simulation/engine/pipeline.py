@@ -43,7 +43,7 @@ from .appeals import AppealStage
 from .decisions import DecisionStage, FastTrackRule
 from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
-from .population import Population, draw_block
+from .population import RUN_ONLY, Population, draw_block, release_free_memory
 from .queueing import at, events_scheduled, run_until
 from .reentry import Reentry
 from .removals import RemovalStage, class_members, priority_tiers
@@ -117,7 +117,7 @@ class Pipeline:
         )
         self.arrivals_by_day = stream.arrivals_by_day
         n_stock = len(stock["u_grant"])
-        claims = dict(stream.columns)
+        claims = stream.columns  # handed over: the population frees each column it copies
         claims["origin"] = np.full(stream.count, _NEW_CLAIM, np.int8)
         dynamic = streams["dynamic"]
         self.population = Population(
@@ -213,9 +213,9 @@ class Pipeline:
 
             self.after_refusal.reentry_multiplier = combined_reentry_multiplier
 
-        new_claims = np.arange(n_stock, self.population.size)
         columns = self.population.columns
         for policy in using("divert"):
+            new_claims = np.arange(n_stock, self.population.size)
             policy.divert(new_claims[columns["dec_outcome"][new_claims] != _DIVERTED])
         self._load_stocks(n_stock, [p.on_claims for p in using("on_claims")])
         self._schedule_parameters()
@@ -254,6 +254,7 @@ class Pipeline:
         new = np.arange(n_stock, size)
         new = new[columns["dec_outcome"][new] != _DIVERTED]
         claimants = np.concatenate([waiting, new])
+        del waiting, new  # the set-up's peak of memory is here: keep it low
         self.decisions.tentative_withdrawals(columns, claimants)
         for hook in on_claims:
             hook(claimants)
@@ -411,25 +412,32 @@ def run_pipeline(
     started: float | None = None,
     arrivals_until: float | None = None,
     progress: Callable[[float], None] | None = None,
+    keep_draws: bool = True,
 ) -> RunRecords:
     """Build the pipeline on ``streams``, run it, and collect records and policy reports
     (with ``arrivals_until``, nobody arrives after that day: the run follows the people
     already there to its end; ``progress(day)`` is called at the end of each simulated
-    month)."""
+    month). With ``keep_draws`` false the records leave out the columns only the run needs
+    (:data:`.population.RUN_ONLY`: the draws, ``u_returnable``), which no output reads."""
     started = time.perf_counter() if started is None else started
     pipeline = Pipeline(scenario, streams, policies, arrivals_until)
+    release_free_memory()  # the set-up's temporaries
     pipeline.run(progress)
     events = events_scheduled(pipeline.env)  # the model's own: stops are not events
-    records = pipeline.population.finished()
-    readable = _read_only(records)
-    outputs = {p.name: p.finish(readable, pipeline.horizon) for p in pipeline.policies}
+    population, horizon = pipeline.population, pipeline.horizon
+    arrivals_by_day = pipeline.arrivals_by_day
+    readable = _read_only(population.finished())
+    outputs = {p.name: p.finish(readable, horizon) for p in pipeline.policies}
+    # the stages hold memoryviews of the columns: gone first, the columns shrink in place
+    del pipeline, readable
+    records = population.compact(() if keep_draws else RUN_ONLY)
     return RunRecords(
         scenario=scenario,
         seed=streams.seed,
         replication=streams.replication,
-        horizon=pipeline.horizon,
+        horizon=horizon,
         records=records,
-        arrivals_by_day=pipeline.arrivals_by_day,
+        arrivals_by_day=arrivals_by_day,
         events=events,
         wall_seconds=time.perf_counter() - started,
         policy_outputs=outputs,

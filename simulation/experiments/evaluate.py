@@ -58,7 +58,12 @@ def evaluate(point: Point, progress: DayProgress | None = None) -> Result:
     if progress is not None:
         progress(0, total)
     records = _simulate(
-        scenario, point.seed, point.replication, started, progress=_days(progress, 0, total)
+        scenario,
+        point.seed,
+        point.replication,
+        started,
+        progress=_days(progress, 0, total),
+        keep_draws=point.keep_records,
     )
     after_end = None
     if longer is not None:
@@ -68,6 +73,7 @@ def evaluate(point: Point, progress: DayProgress | None = None) -> Result:
             point.replication,
             arrivals_until=float(days),
             progress=_days(progress, days, total),
+            keep_draws=False,
         )
         after_end = whole_life.after_end(tail, days)
     built = results.build(records, keep_records=point.keep_records, after_end=after_end)
@@ -89,12 +95,13 @@ def _simulate(
     started: float | None = None,
     arrivals_until: float | None = None,
     progress: Callable[[float], None] | None = None,
+    keep_draws: bool = True,
 ):
     streams = RandomStreams(seed, replication)
     policies = build_runtimes(
         scenario, lambda name: streams[f"policy:{name}"], float(scenario.horizon_days)
     )
-    return run_pipeline(scenario, streams, policies, started, arrivals_until, progress)
+    return run_pipeline(scenario, streams, policies, started, arrivals_until, progress, keep_draws)
 
 
 def _followed(scenario: Scenario, years: float) -> Scenario:

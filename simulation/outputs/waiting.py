@@ -110,10 +110,13 @@ def kaplan_meier(finished: np.ndarray, censored: np.ndarray, horizon: float) -> 
     out["restricted_mean"] = float("nan")
     if len(finished) + len(censored) == 0:
         return out
-    from scipy import stats  # here, not at the top: importing the package stays cheap
+    if len(censored):
+        times, left = survival(finished, censored)  # left: surviving just after
+    else:
+        from scipy import stats  # here, not at the top: importing the package stays cheap
 
-    survival = stats.ecdf(stats.CensoredData(uncensored=finished, right=censored)).sf
-    times, left = survival.quantiles, survival.probabilities  # left: surviving just after
+        estimate = stats.ecdf(stats.CensoredData(uncensored=finished, right=censored)).sf
+        times, left = estimate.quantiles, estimate.probabilities
     done = 1.0 - left
     for q in PERCENTILES:
         reached = np.flatnonzero(done >= q / 100 - 1e-12)  # rounding in the running product
@@ -122,6 +125,36 @@ def kaplan_meier(finished: np.ndarray, censored: np.ndarray, horizon: float) -> 
     edges = np.append(np.minimum(times, horizon), horizon)
     out["restricted_mean"] = float(edges[0] + np.sum(left * np.diff(edges)))
     return out
+
+
+def survival(finished: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate from finished and right-censored waits: the distinct waits
+    and the share of claims still waiting just after each.
+
+    The same arithmetic as :func:`scipy.stats.ecdf` on right-censored data, to the last bit
+    (at each distinct wait t, with n claims still waiting just before it and d finishing at
+    it, the running product of (n - d) / n), in a fraction of its memory: scipy builds a
+    Python list with an entry per claim, and an index and a copy of every wait to sort them;
+    here the waits are sorted in place and deaths counted by bisection."""
+    waits = np.concatenate([finished, censored])
+    waits.sort()
+    total = len(waits)
+    first = np.empty(total, dtype=bool)  # first of each run of equal waits
+    first[0] = True
+    np.greater(waits[1:], waits[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    del first
+    times = waits[at]
+    del waits
+    at_risk = np.subtract(total, at, out=at)
+    ended = np.sort(finished)
+    deaths = np.searchsorted(ended, times, side="right")  # finished by each distinct wait
+    del ended
+    deaths[1:] = np.diff(deaths)
+    np.subtract(at_risk, deaths, out=deaths)
+    left = np.divide(deaths, at_risk)
+    del deaths, at_risk
+    return times, np.cumprod(left, out=left)
 
 
 def finished_only(values: np.ndarray) -> dict[str, float]:
@@ -137,7 +170,9 @@ def finished_only(values: np.ndarray) -> dict[str, float]:
 def outcomes(records: dict[str, np.ndarray], horizon: float) -> dict[str, float]:
     """Every waiting-time outcome of a run (names as declared in :mod:`.outcomes`)."""
     values: dict[str, float] = {}
-    for what, wait in waits(records, horizon).items():
+    ends = {"initial_decision": decision_times, "final_outcome": final_outcome_times}
+    for what, end in ends.items():  # one at a time: each wait is a few arrays per claim
+        wait = _split(records, end(records), horizon)
         estimate = kaplan_meier(wait.finished, wait.censored, horizon)
         for key, value in estimate.items():
             values[f"days_to_{what}_{key}"] = value
