@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
+from ..inputs.provenance import SET_BY_BREAK_EVEN
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
-from ..outputs.report import number
-from ..outputs.results import Result
+from ..outputs.report import number, signed
+from ..outputs.results import Result, describe_run
 from ..outputs.writing import atomic_path, check_output_directory
 from ..policies.contract import RENAMED
 from .evaluate import WHOLE_LIFE_YEARS, check_whole_life_years, run_one
@@ -44,6 +46,26 @@ class Comparison:
     def reference(self) -> str:
         return next(iter(self.results))
 
+    def __repr__(self) -> str:
+        """The scenarios, the horizon and each one's paired difference in total cost, in a
+        few hundred characters (the full table is ``.table``)."""
+        names = list(self.results)
+        first = self.results[names[0]]
+        about = describe_run(first[0].manifest) if first else repr(names[0])
+        shown = [f"{_short(name)} {self._cost_difference(name)}" for name in names[1:4]]
+        if len(names) > 4:
+            shown.append(f"{len(names) - 4} more")
+        return (
+            f"Comparison(reference {about}, {len(first)} paired replications; "
+            f"total cost difference: {', '.join(shown)})"
+        )
+
+    def _cost_difference(self, name: str) -> str:
+        rows = self.table[(self.table.scenario == name) & (self.table.metric == "total_cost_gbp")]
+        if rows.empty:
+            return "n/a"
+        return signed(float(rows.diff_mean.iloc[0]), "gbp")
+
     def write(self, directory: str | Path) -> list[Path]:
         """Write comparison.parquet and comparison.csv into ``directory``, each atomically."""
         directory = check_output_directory(directory, origin="Comparison.write")
@@ -62,6 +84,36 @@ class Comparison:
             raise InputError("comparison", [(metric, f"no such metric for scenario {scenario!r}")])
         row = row.iloc[0]
         return float(row.diff_mean), float(row.diff_ci_low), float(row.diff_ci_high)
+
+    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None) -> Any:
+        """A forest plot: per metric (by default the headline outcomes), each scenario's
+        mean paired difference from the reference with its 95% CI, the numbers of
+        ``.table``; one panel per metric, each in its unit. Draws on ``ax`` (one axes per
+        metric) or a new figure and returns the matplotlib Figure."""
+        from ..outputs.plotting import forest, forest_metrics
+
+        return forest(self.table, forest_metrics(self.table, metrics), ax=ax)
+
+    def plot_series(self, metric: str, ax: Any = None) -> Any:
+        """One daily series (a name in a result's ``.series``) in every scenario on one
+        chart: each scenario's median and middle 90% of its replications. Draws on ``ax`` or
+        a new figure and returns the matplotlib Axes."""
+        from ..outputs.plotting import metric_list, scenario_bands
+
+        wides = {name: [r.series_wide() for r in rs] for name, rs in self.results.items()}
+        first = next(iter(wides.values()))[0]
+        for name, frames in wides.items():
+            metric_list(metric, list(frames[0].columns), f"Comparison.plot_series ({name})")
+        runs = {
+            name: np.vstack([w[metric].to_numpy(dtype=float) for w in frames])
+            for name, frames in wides.items()
+        }
+        return scenario_bands(first.index, runs, metric, ax=ax)
+
+
+def _short(name: str, limit: int = 40) -> str:
+    """A scenario's name quoted, shortened when long (for a one-line description)."""
+    return repr(name if len(name) <= limit else name[: limit - 3] + "...")
 
 
 def _named(scenarios: Mapping[str, Scenario] | Sequence[Scenario]) -> dict[str, Scenario]:
@@ -171,6 +223,9 @@ class BreakEven:
     high: float
     decomposition: Decomposition | None = None
     simulations: int = 0  # runs of either scenario the search took, over all replications
+    #: every run of the policy scenario the search made: replication, the parameter's value,
+    #: the policy's metric there and the replication's baseline metric
+    evaluations: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def deterred(self) -> bool:
@@ -205,6 +260,26 @@ class BreakEven:
     def range_text(self) -> str:
         """The range searched, as text: ``0 to 0.5``, ``£100.00 to £250.00``."""
         return f"{self.value_text(self.low)} to {self.value_text(self.high)}"
+
+    def plot(self, ax: Any = None) -> Any:
+        """The metric against the parameter for the policy (the points the search
+        evaluated, joined) and the baseline, replication by replication, with the break-even
+        value and its 95% CI. Draws on ``ax`` or a new figure and returns the Axes."""
+        if self.evaluations is None:
+            raise InputError(
+                "break-even plot", [("evaluations", "this result does not hold its runs")]
+            )
+        from ..outputs.plotting import break_even_chart
+
+        return break_even_chart(
+            self.evaluations,
+            self.parameter,
+            self.metric,
+            self.value,
+            (self.ci_low, self.ci_high),
+            value_text=f"{self.value:.1%}" if self.deterred else self.value_text(self.value),
+            ax=ax,
+        )
 
 
 @dataclass(frozen=True)
@@ -462,13 +537,16 @@ class _Search:
 @dataclass(frozen=True)
 class _Searched:
     """What one replication's search found: the root (None if the difference kept one sign),
-    the differences at both ends, the decomposition at the root and the runs it took."""
+    the differences at both ends, the decomposition at the root and the runs it took, with
+    the baseline's metric and the policy's at every value evaluated."""
 
     root: float | None
     at_low: float
     at_high: float
     parts: dict[str, float] | None
     simulations: int
+    reference: float = math.nan
+    evaluated: tuple[tuple[float, float], ...] = ()
 
 
 def _search(task: _Search) -> _Searched:
@@ -481,11 +559,16 @@ def _search(task: _Search) -> _Searched:
     reference_run = run_one(task.baseline, task.seed, task.replication, whole_life_years=years)
     reference = _metric(reference_run, task.metric)
     runs = [1]
+    evaluated: list[tuple[float, float]] = []
 
     def at(x: float) -> Result:
         runs[0] += 1
-        scenario = task.policy_scenario.with_overrides({task.parameter: float(x)})
-        return run_one(scenario, task.seed, task.replication, whole_life_years=years)
+        scenario = task.policy_scenario.with_overrides(
+            {task.parameter: float(x)}, by=SET_BY_BREAK_EVEN
+        )
+        result = run_one(scenario, task.seed, task.replication, whole_life_years=years)
+        evaluated.append((float(x), _metric(result, task.metric)))
+        return result
 
     def difference(x: float) -> float:
         return _metric(at(x), task.metric) - reference
@@ -506,7 +589,7 @@ def _search(task: _Search) -> _Searched:
             "discounted" in task.metric,
             whole_life=years is not None,
         )
-    return _Searched(root, at_low, at_high, parts, runs[0])
+    return _Searched(root, at_low, at_high, parts, runs[0], reference, tuple(evaluated))
 
 
 def break_even(
@@ -592,6 +675,14 @@ def break_even(
         high=high,
         decomposition=decomposition,
         simulations=simulations,
+        evaluations=pd.DataFrame(
+            [
+                {"replication": r, "value": x, "policy": y, "baseline": s.reference}
+                for r, s in enumerate(searched)
+                for x, y in s.evaluated
+            ],
+            columns=["replication", "value", "policy", "baseline"],
+        ),
     )
 
 

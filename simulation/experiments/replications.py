@@ -17,7 +17,7 @@ import pandas as pd
 from ..core.errors import InputError
 from ..inputs.scenario import Scenario
 from ..outputs.cohorts import checked_window
-from ..outputs.results import Result
+from ..outputs.results import Result, describe_run, headline, write_csv
 from ..outputs.writing import atomic_path, check_output_directory, write_json
 from .evaluate import Point, check_whole_life_years, evaluate, run_one
 from .executors import map_ordered
@@ -70,6 +70,17 @@ class Replications:
     def __len__(self) -> int:
         return len(self.results)
 
+    def __repr__(self) -> str:
+        """Which runs these are and the means of a few headline figures, in a few hundred
+        characters (the tables are in ``.summary`` and ``.series``)."""
+        if not self.results:
+            return "Replications(no results)"
+        means = dict(zip(self.summary["metric"], self.summary["mean"], strict=True))
+        return (
+            f"Replications({describe_run(self.manifest or self.results[0].manifest)}, "
+            f"{len(self.results)} replications; means: {headline(means)})"
+        )
+
     def __iter__(self):
         return iter(self.results)
 
@@ -100,10 +111,31 @@ class Replications:
         manifest["wall_seconds"] = [r.manifest["wall_seconds"] for r in self.results]
         written = [directory / "summary.json", directory / "series.parquet"]
         write_json(written[0], summary)
+        series = self.series
         with atomic_path(written[1]) as temporary:
-            self.series.to_parquet(temporary, index=False)
+            series.to_parquet(temporary, index=False)
         written.append(write_json(directory / "manifest.json", manifest))
+        written.append(write_csv(directory / "summary.csv", self.summary))
+        written.append(write_csv(directory / "series.csv", series))
         return written
+
+    def yearly(self, fiscal: bool = False) -> pd.DataFrame:
+        """Each replication's table by year (:meth:`Result.yearly`) averaged over the
+        replications: mean flows, stocks and days per period."""
+        tables = [r.yearly(fiscal) for r in self.results]
+        return pd.concat(tables).groupby(level=0, sort=False).mean()
+
+    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None) -> Any:
+        """A fan chart of daily series over the replications: per metric the median with the
+        middle 50% and 90% of replications shaded (by default the backlogs and the hotel
+        population; names as in ``.series``, all in one unit). Draws on ``ax`` or a new
+        figure and returns the matplotlib Axes."""
+        from ..outputs.plotting import fan, metric_list
+
+        wides = [r.series_wide() for r in self.results]
+        chosen = metric_list(metrics, list(wides[0].columns), "Replications.plot")
+        runs = {m: np.vstack([w[m].to_numpy(dtype=float) for w in wides]) for m in chosen}
+        return fan(wides[0].index, runs, ax=ax)
 
     def cohort(self, claimed_from: Any, claimed_to: Any, at: Any) -> pd.DataFrame:
         """:meth:`Result.cohort` over the replications: per state the mean people, the mean
@@ -199,6 +231,8 @@ def run(
     ``workers`` runs replications on that many processes (None: all cores); the results are
     bit-identical to a serial run. ``whole_life_years`` adds whole-life costs (the people in
     the system at the end followed for that many more years; docs/costs.md).
+    ``progress(done, total)`` is called as replications end; for a single run, in simulated
+    days, at the start and at the end of each simulated month.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("run() needs a Scenario; load one with Scenario.from_yaml(path)")
@@ -206,7 +240,7 @@ def run(
         raise InputError("run", [("seed", f"must be a non-negative integer, got {seed}")])
     check_whole_life_years(whole_life_years, "run")
     if replications is None:
-        return run_one(scenario, seed, 0, keep_records, whole_life_years)
+        return run_one(scenario, seed, 0, keep_records, whole_life_years, progress)
     if replications < 1:
         raise InputError("run", [("replications", f"must be at least 1, got {replications}")])
     runs = run_many(

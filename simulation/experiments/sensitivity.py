@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,10 +167,20 @@ def sensitivity(
     :class:`SensitivityWarning` when the sweep is too small for its intervals."""
     spec, y = per_point(directory, metric, scenario, versus)
     table = indices(spec, y, conf_level)
+    table.attrs["metric"] = metric
     note = precision_note(spec, table)
     if note is not None:
         warnings.warn(note, SensitivityWarning, stacklevel=2)
     return table
+
+
+def plot_sensitivity(table: pd.DataFrame, ax: Any = None) -> Any:
+    """The indices :func:`sensitivity` returned, drawn: Sobol S1 and ST as bars with their
+    95% CIs, or Morris mu* against sigma with mu*'s CI. Draws on ``ax`` or a new figure and
+    returns the matplotlib Axes."""
+    from ..outputs.plotting import sensitivity_chart
+
+    return sensitivity_chart(table, table.attrs.get("metric"), ax=ax)
 
 
 def precision_note(spec: SweepSpec, table: pd.DataFrame) -> str | None:

@@ -10,7 +10,7 @@ events since the start date.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,14 +25,43 @@ from ..core.version import package_version
 from ..core.vocabulary import ROUTE_CODES
 from ..engine import accommodation
 from ..engine.pipeline import RunRecords
-from . import costs, waiting
+from . import assumptions, costs, waiting
 from .outcomes import OUTCOMES
+from .report import horizon_text, number
 from .whole_life import AfterEnd
 from .writing import atomic_path, check_output_directory, write_json
 from .writing import json_default as json_default  # where it lived before writing.py
 
+#: The figures a short description of a run gives: (key in the flat summary, label, unit).
+HEADLINE = (
+    ("total_cost_gbp", "total cost", "gbp"),
+    ("claims", "new claims", "people"),
+    ("final_backlog_initial", "awaiting decision at end", "people"),
+    ("final_backlog_appeals", "appeals pending at end", "people"),
+    ("final_hotel_population", "in hotels at end", "people"),
+)
 
-@dataclass
+
+def headline(figures: Mapping[str, float]) -> str:
+    """A few headline figures as text, those of :data:`HEADLINE` that ``figures`` has."""
+    return ", ".join(
+        f"{label} {number(figures[key], unit)}" for key, label, unit in HEADLINE if key in figures
+    )
+
+
+def describe_run(manifest: Mapping[str, Any]) -> str:
+    """Which run a manifest is of, in a line: the scenario's name (shortened when long), the
+    seed and the horizon."""
+    name = str(manifest.get("scenario", {}).get("name", "?"))
+    name = name if len(name) <= 60 else name[:57] + "..."
+    try:
+        horizon = horizon_text(manifest)
+    except (KeyError, TypeError, ValueError):
+        horizon = "horizon unknown"
+    return f"{name!r}, seed {manifest.get('seed', '?')}, {horizon}"
+
+
+@dataclass(repr=False)
 class Result:
     """One replication: ``series`` (tidy DataFrame), ``summary`` (dict), ``manifest`` (dict)."""
 
@@ -46,9 +75,34 @@ class Result:
         """The summary with nested mappings flattened to ``parent.child`` keys."""
         return flatten(self.summary)
 
+    def __repr__(self) -> str:
+        """Which run this is and its headline figures, in a few hundred characters (the
+        tables are in ``.summary``, ``.series`` and ``.manifest``)."""
+        replication = self.manifest.get("replication", 0)
+        try:
+            figures = headline(self.flat_summary())
+        except (TypeError, ValueError):  # a summary put together by hand
+            figures = "summary not numeric"
+        return (
+            f"Result({describe_run(self.manifest)}, replication {replication}: {figures}; "
+            f"{len(self.summary)} summary entries, {len(self.series):,} series rows)"
+        )
+
     def series_wide(self) -> pd.DataFrame:
         """The series as one column per metric, indexed by date."""
         return self.series.pivot(index="date", columns="metric", values="value")
+
+    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None) -> Any:
+        """Daily series of this run on one chart, one line per metric (by default the
+        backlogs and the hotel population; names as in ``.series``, all in one unit).
+        Draws on ``ax`` or a new figure and returns the matplotlib Axes."""
+        from .plotting import lines, metric_list
+
+        wide = self.series_wide()
+        chosen = metric_list(metrics, list(wide.columns), "Result.plot")
+        name = self.manifest.get("scenario", {}).get("name", "run")
+        title = f"{name}, seed {self.manifest.get('seed', '?')}"
+        return lines(wide, chosen, title=title, ax=ax)
 
     def cohort(self, claimed_from: Any, claimed_to: Any, at: Any) -> pd.DataFrame:
         """Where the people who first claimed in ``[claimed_from, claimed_to)`` stand at the
@@ -69,16 +123,36 @@ class Result:
             at,
         )
 
+    def yearly(self, fiscal: bool = False) -> pd.DataFrame:
+        """The series by calendar year, or by financial year (April to March) with
+        ``fiscal=True``: flows in each year, stocks at its end and their mean over it (see
+        :mod:`simulation.outputs.yearly`)."""
+        from .yearly import yearly_table
+
+        return yearly_table(self.series_wide(), fiscal)
+
     def write(self, directory: str | Path) -> list[Path]:
-        """Write summary.json, series.parquet and manifest.json into ``directory``, each
-        atomically; figures a run leaves undefined (NaN) are ``null`` in the JSON."""
+        """Write summary.json, series.parquet and manifest.json into ``directory``, and the
+        same summary and series as summary.csv (metric, value) and series.csv (date, metric,
+        value) for a spreadsheet, each atomically; figures a run leaves undefined (NaN) are
+        ``null`` in the JSON and empty in the CSV."""
         directory = check_output_directory(directory, origin="Result.write")
         written = [directory / "summary.json", directory / "series.parquet"]
         write_json(written[0], self.summary)
         with atomic_path(written[1]) as temporary:
             self.series.to_parquet(temporary, index=False)
         written.append(write_json(directory / "manifest.json", self.manifest))
+        flat = pd.DataFrame(list(self.flat_summary().items()), columns=["metric", "value"])
+        written.append(write_csv(directory / "summary.csv", flat))
+        written.append(write_csv(directory / "series.csv", self.series))
         return written
+
+
+def write_csv(path: Path, frame: pd.DataFrame, index: bool = False) -> Path:
+    """``frame`` as CSV at ``path``, atomically (floats as Python writes them: exact)."""
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=index)
+    return path
 
 
 def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -92,25 +166,35 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:
 
 
 def stage_series(records: dict[str, np.ndarray], days: int) -> dict[str, np.ndarray]:
-    """Stocks in each stage of the pipeline at each midnight."""
-    dec = records["dec_outcome"] != DecisionOutcome.NONE
-    app = records["app_outcome"] != AppealOutcome.NONE
-    are = records["exit_outcome"] != ExitOutcome.NONE
-    return {
-        "awaiting_decision": timeline.stock(
-            np.where(dec, records["t_claim"], np.nan), records["t_dec_end"], days
-        ),
-        "appeals_pending": timeline.stock(
-            np.where(app, records["t_app_start"], np.nan), records["t_app_end"], days
-        ),
-        "are_in_uk": timeline.stock(
-            np.where(are, records["t_are"], np.nan), records["t_exit"], days
-        ),
+    """Stocks in each stage of the pipeline at each midnight (counted a slice of records at
+    a time, so the temporaries stay small whatever the run's size)."""
+    stocks = {
+        name: np.zeros(days + 1, dtype=np.int64)
+        for name in ("awaiting_decision", "appeals_pending", "are_in_uk")
     }
+    for part in accommodation.slices(records):
+        dec = part["dec_outcome"] != DecisionOutcome.NONE
+        stocks["awaiting_decision"] += timeline.stock(
+            np.where(dec, part["t_claim"], np.nan), part["t_dec_end"], days
+        )
+        app = part["app_outcome"] != AppealOutcome.NONE
+        stocks["appeals_pending"] += timeline.stock(
+            np.where(app, part["t_app_start"], np.nan), part["t_app_end"], days
+        )
+        are = part["exit_outcome"] != ExitOutcome.NONE
+        stocks["are_in_uk"] += timeline.stock(
+            np.where(are, part["t_are"], np.nan), part["t_exit"], days
+        )
+    return stocks
 
 
 def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Times of each kind of event, for cumulative series and counts."""
+    return dict(each_event_times(records))
+
+
+def each_event_times(records: dict[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray]]:
+    """:func:`event_times` one kind at a time, each made only when asked for."""
     origin, dec = records["origin"], records["dec_outcome"]
     app, exit_ = records["app_outcome"], records["exit_outcome"]
     t_claim, t_dec, t_app, t_exit = (
@@ -120,29 +204,29 @@ def event_times(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         records["t_exit"],
     )
     new = origin == Origin.NEW_CLAIM
-    by_route = {
-        f"claims_{route}": t_claim[new & (records["route"] == code)]
-        for route, code in ROUTE_CODES.items()
-    }
-    return {
-        "claims": t_claim[new],
-        **by_route,
-        "diverted_on_arrival": t_claim[dec == DecisionOutcome.DIVERTED],
-        "further_submissions": t_claim[origin == Origin.FURTHER_SUBMISSION],
-        "reentries": t_claim[origin == Origin.REENTRY],
-        "claims_brought_back": t_claim[origin == Origin.POLICY_RETURN_CLAIM],
-        "withdrawals": t_dec[dec == DecisionOutcome.WITHDRAWN],
-        "grants_initial": t_dec[dec == DecisionOutcome.GRANTED],
-        "refusals_initial": t_dec[dec == DecisionOutcome.REFUSED],
-        "appeals_lodged": records["t_app_start"][
-            (app != AppealOutcome.NONE) & (origin != Origin.STOCK_APPEAL)
-        ],
-        "appeals_allowed": t_app[app == AppealOutcome.ALLOWED],
-        "appeals_dismissed": t_app[app == AppealOutcome.DISMISSED],
-        "removals_enforced": t_exit[exit_ == ExitOutcome.REMOVED],
-        "returns_voluntary": t_exit[exit_ == ExitOutcome.VOLUNTARY],
-        "absconded": t_exit[exit_ == ExitOutcome.ABSCONDED],
-    }
+    yield "claims", t_claim[new]
+    for route, code in ROUTE_CODES.items():
+        yield f"claims_{route}", t_claim[new & (records["route"] == code)]
+    del new
+    yield "diverted_on_arrival", t_claim[dec == DecisionOutcome.DIVERTED]
+    yield "further_submissions", t_claim[origin == Origin.FURTHER_SUBMISSION]
+    yield "reentries", t_claim[origin == Origin.REENTRY]
+    yield "claims_brought_back", t_claim[origin == Origin.POLICY_RETURN_CLAIM]
+    yield "withdrawals", t_dec[dec == DecisionOutcome.WITHDRAWN]
+    yield (
+        "grants_initial",
+        t_dec[(dec == DecisionOutcome.GRANTED) & (origin != Origin.STOCK_MOVE_ON)],
+    )
+    yield "refusals_initial", t_dec[dec == DecisionOutcome.REFUSED]
+    yield (
+        "appeals_lodged",
+        records["t_app_start"][(app != AppealOutcome.NONE) & (origin != Origin.STOCK_APPEAL)],
+    )
+    yield "appeals_allowed", t_app[app == AppealOutcome.ALLOWED]
+    yield "appeals_dismissed", t_app[app == AppealOutcome.DISMISSED]
+    yield "removals_enforced", t_exit[exit_ == ExitOutcome.REMOVED]
+    yield "returns_voluntary", t_exit[exit_ == ExitOutcome.VOLUNTARY]
+    yield "absconded", t_exit[exit_ == ExitOutcome.ABSCONDED]
 
 
 def assemble(values: dict[str, Any], families: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -189,9 +273,11 @@ def build(
     series["in_dispersal"] = occupancy.by_type["dispersal"]
     series["in_large_sites"] = occupancy.by_type["large_sites"]
     series["supported_total"] = occupancy.supported
-    events = event_times(records)
-    for name, times in events.items():
+    counts: dict[str, int] = {}
+    for name, times in each_event_times(records):  # each kind freed once counted
         series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+        counts[name] = _count_by(times, run.horizon)
+    del times
     for route, per_day in run.arrivals_by_day.items():
         series[f"cumulative_arrivals_{route}"] = np.concatenate([[0], np.cumsum(per_day)])
 
@@ -238,8 +324,7 @@ def build(
         "final_backlog_appeals": float(series["appeals_pending"][-1]),
         "final_are_in_uk": float(series["are_in_uk"][-1]),
     }
-    for name, times in events.items():
-        values[name] = _count_by(times, run.horizon)
+    values.update(counts)
     # claim to decision and to final outcome, those still waiting counted (.waiting)
     values.update(waiting.outcomes(records, run.horizon))
     values["claimants_simulated"] = int(len(records["origin"]))
@@ -270,6 +355,7 @@ def build(
         "start_date": scenario.start_date.isoformat(),
         "end_date": (scenario.start_date + timedelta(days=days)).isoformat(),
         "scenario": scenario.model_dump(mode="json"),
+        "assumptions": assumptions.statements(scenario),
         "events_scheduled": run.events,
         "wall_seconds": round(run.wall_seconds, 3),
     }

@@ -112,6 +112,8 @@ def run_history(
     """Replications of the history scenario (with records) and its scenario and targets."""
     scenario, target_set = loaded or load_history(targets_path)
     results = []
+    if progress:
+        progress(0, replications)
     for replication in range(replications):
         results.append(run_one(scenario, seed, replication, keep_records=True))
         if progress:
@@ -134,7 +136,8 @@ def figures(scenario: Scenario, target_set: TargetSet, results, directory: Path)
         path = directory / f"validation_{metric}.png"
         directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, keep_suffix=True) as temporary:
-            plotting.band_with_points(dates, runs, points, title, unit, temporary)
+            drawn = plotting.band_with_points(dates, runs, points, title, unit)
+            plotting.save(drawn.figure, temporary)
         paths.append(path)
     return paths
 
