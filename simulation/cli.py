@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from .core.errors import InputError
 from .core.version import package_version
 from .experiments import interrupts
-from .outputs.writing import check_output_directory
+from .outputs.writing import check_output_directory, check_output_file
 
 if TYPE_CHECKING:
     from .inputs.scenario import Scenario
@@ -153,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     def quiet(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
 
+    def plots(sub: argparse.ArgumentParser, which: str) -> None:
+        sub.add_argument(
+            "--plot",
+            metavar="DIR",
+            help=f"also write the figures ({which}) into this directory (default: none)",
+        )
+        sub.add_argument(
+            "--plot-format",
+            choices=["png", "svg"],
+            default="png",
+            help="the figures' file type",
+        )
+
     def scenario(sub: argparse.ArgumentParser, dest: str = "scenario", text: str = "") -> None:
         sub.add_argument(
             dest, type=Path, help=text or "a scenario file (YAML), or a shipped scenario's name"
@@ -225,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="also write summary.json, series.parquet and manifest.json into this directory "
+        help="also write summary.json, series.parquet and manifest.json into this directory, "
+        "with summary.csv and series.csv for a spreadsheet (and yearly.csv with --yearly) "
         "(default: write nothing)",
     )
     run.add_argument(
@@ -236,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes for replications (results are identical)",
     )
     run.add_argument("--whole-life", action="store_true", help=_WHOLE_LIFE_HELP)
+    run.add_argument(
+        "--yearly",
+        choices=["calendar", "financial"],
+        help="also print the figures by calendar year or by financial year (April to March, "
+        "as Home Office spending is reported); with replications, their means "
+        "(default: no yearly table)",
+    )
+    plots(run, "backlogs and hotels, cumulative cost")
     quiet(run)
 
     comp = command(
@@ -276,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes (results are identical)",
     )
     comp.add_argument("--whole-life", action="store_true", help=_WHOLE_LIFE_HELP)
+    plots(comp, "paired differences, each scenario's daily series")
+    comp.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write one self-contained HTML page (figures, the table, assumptions and "
+        "every figure's source) to send to a reader without the library (default: none)",
+    )
     quiet(comp)
 
     even = command(
@@ -324,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes, one replication's search each (results are identical)",
     )
+    plots(even, "the metric against the parameter, with the crossing")
     quiet(even)
 
     hist = command(
@@ -430,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="shorten every base scenario to this many years (default: each one's own end "
         "date, or the sweep file's years)",
     )
+    plots(sw, "partial dependence of the first metric on each parameter")
     quiet(sw)
 
     sens = command(
@@ -524,6 +555,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f" ({outcome.already_done} already there, {outcome.ran} now, {outcome.failed} failed) "
         f"in {outcome.seconds:.0f} s"
     )
+    if args.plot:
+        from .experiments.sweep import load_sweep
+        from .outputs.figures import sweep_figures
+
+        results = load_sweep(outcome.directory)
+        _plot(sweep_figures(results, list(spec.parameters), spec.metrics[0]), args)
     return EXIT_OK if outcome.failed == 0 else EXIT_FAILED
 
 
@@ -630,25 +667,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: whether a progress line is on the screen without its newline yet
-_PROGRESS_LINE = [False]
-
-
 def _progress(quiet: bool, what: str):
-    if quiet:
-        return None
-    started = time.perf_counter()
+    """A bar of finished runs (simulation.core.progress), from the start of the work."""
+    from .core.progress import counter
 
-    def report(done: int, total: int) -> None:
-        elapsed = time.perf_counter() - started
-        of = f"/{total}" if total else ""
-        print(f"\r{what} {done}{of} ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
-        _PROGRESS_LINE[0] = True
-        if total and done == total:
-            print(file=sys.stderr)
-            _PROGRESS_LINE[0] = False
-
-    return report
+    return counter(what, "run", quiet)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -679,6 +702,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(with_assumptions(comparison_table(comparison.table, horizons), said))
     if args.out:
         _say_written(comparison.write(args.out), args.quiet)
+    if args.plot:
+        from .outputs.figures import comparison_figures
+
+        _plot(comparison_figures(comparison), args)
+    if args.report:
+        from .outputs.figures import comparison_figures
+        from .outputs.html_report import comparison_page
+        from .outputs.writing import atomic_write_text
+
+        page = comparison_page(
+            " against ".join(named),
+            comparison.table,
+            comparison_figures(comparison),
+            named,
+            said,
+            horizons,
+            args.replications,
+            args.seed,
+        )
+        _say_written([atomic_write_text(args.report, page)], args.quiet)
     return EXIT_OK
 
 
@@ -709,6 +752,10 @@ def cmd_break_even(args: argparse.Namespace) -> int:
             f"{found.no_crossing} of {args.replications} replications had no crossing from "
             f"{found.range_text} and are left out",
         )
+    if args.plot:
+        from .outputs.figures import break_even_figures
+
+        _plot(break_even_figures(found), args)
     return EXIT_OK
 
 
@@ -786,17 +833,10 @@ def _simulated(quiet: bool, scenario: Scenario):
         return None
     from datetime import timedelta
 
-    from tqdm import tqdm
+    from .core import progress
 
     days = scenario.horizon_days
-    bar = tqdm(
-        total=days,
-        desc=f"simulated to {scenario.start_date}",
-        unit="day",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=False,
-    )
+    bar = progress.open_bar(days, f"simulated to {scenario.start_date}", "day", leave=False)
 
     def report(done: int, total: int) -> None:
         whole_life = done > days
@@ -805,7 +845,7 @@ def _simulated(quiet: bool, scenario: Scenario):
         bar.total, bar.n = total, done
         bar.set_description_str(f"{what} {reached}")  # and redrawn
         if done >= total:
-            bar.close()
+            progress.close(bar)
 
     return report
 
@@ -814,7 +854,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .experiments.evaluate import WHOLE_LIFE_YEARS
     from .experiments.replications import Replications, run_many, run_one, summarise
     from .outputs.assumptions import statements
-    from .outputs.report import replications_table, run_title, summary_table, with_assumptions
+    from .outputs.report import (
+        replications_table,
+        run_title,
+        summary_table,
+        with_assumptions,
+        yearly_text,
+    )
+    from .outputs.results import Result, write_csv
 
     scenario = _load(args.scenario, args.years)
     whole_life = WHOLE_LIFE_YEARS if args.whole_life else None
@@ -830,20 +877,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     title = run_title(results[0].manifest)  # the horizon run, from the manifest
     if args.replications == 1:
-        result = results[0]
-        print(with_assumptions(summary_table(result.flat_summary(), title), statements(scenario)))
-        if args.out:
-            written = result.write(args.out)
-            _say_written(written, args.quiet)
-        return EXIT_OK
-
-    replicated = Replications(
-        results=results, summary=summarise([r.flat_summary() for r in results])
-    )
-    print(with_assumptions(replications_table(replicated.summary, title), statements(scenario)))
+        outcome: Result | Replications = results[0]
+        table = summary_table(results[0].flat_summary(), title)
+    else:
+        outcome = Replications(
+            results=results, summary=summarise([r.flat_summary() for r in results])
+        )
+        table = replications_table(outcome.summary, title)
+    print(with_assumptions(table, statements(scenario)))
+    yearly = outcome.yearly(args.yearly == "financial") if args.yearly else None
+    if yearly is not None:
+        print()
+        print(yearly_text(yearly, args.yearly, len(results)))
     if args.out:
-        _say_written(replicated.write(args.out), args.quiet)
+        written = outcome.write(args.out)
+        if yearly is not None:
+            written.append(write_csv(Path(args.out) / "yearly.csv", yearly, index=True))
+        _say_written(written, args.quiet)
+    if args.plot:
+        from .outputs.figures import run_figures
+
+        _plot(run_figures(outcome), args)
     return EXIT_OK
+
+
+def _plot(figures: dict[str, Any], args: argparse.Namespace) -> None:
+    from .outputs.figures import write_figures
+
+    _say_written(write_figures(figures, args.plot, args.plot_format), args.quiet)
 
 
 def _say_written(paths: Sequence[Path], quiet: bool) -> None:
@@ -867,10 +928,14 @@ COMMANDS = {
 
 
 def _check_out(args: argparse.Namespace) -> None:
-    """Refuse an --out that cannot be written before any run (a run is not lost at the end)."""
-    if getattr(args, "out", None) is None:
-        return
-    args.out = check_output_directory(args.out, origin=args.command)
+    """Refuse an --out, --plot or --report that cannot be written before any run (a run is
+    not lost at the end)."""
+    if getattr(args, "out", None) is not None:
+        args.out = check_output_directory(args.out, origin=args.command)
+    if getattr(args, "plot", None) is not None:
+        args.plot = check_output_directory(args.plot, field="--plot", origin=args.command)
+    if getattr(args, "report", None) is not None:
+        args.report = check_output_file(args.report, field="--report", origin=args.command)
 
 
 def _missing_folders(out: Any) -> list[Path]:
@@ -905,8 +970,12 @@ def _ignore_more_interrupts(argv: Sequence[str] | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    made = _missing_folders(getattr(args, "out", None))
-    _PROGRESS_LINE[0] = False
+    made = [
+        *_missing_folders(getattr(args, "out", None)),
+        *_missing_folders(getattr(args, "plot", None)),
+        *_missing_folders(Path(args.report).parent if getattr(args, "report", None) else None),
+    ]
+    made = sorted(set(made), key=lambda folder: len(folder.parts), reverse=True)
     try:
         _check_out(args)
         with interrupts.handling():  # Ctrl-C stops within a run, however it arrives
@@ -924,8 +993,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # the work was stopped; the worker processes are gone
         _ignore_more_interrupts(argv)
-        if _PROGRESS_LINE[0]:
-            print(file=sys.stderr)
+        from .core.progress import close_all
+
+        close_all()  # so that the message starts on a line of its own
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): stop quietly

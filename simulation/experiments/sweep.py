@@ -1,7 +1,8 @@
 """Running a sweep into a directory of Parquet files, resumably.
 
     DIR/spec.yaml           the sweep as run (base scenarios resolved to full YAML beside it)
-    DIR/manifest.json       package version, sampler, counts, start and update times
+    DIR/manifest.json       package version, sampler, counts, start and update times, and
+                            the source each swept value replaces in each base scenario
     DIR/samples.parquet     the design: point, sample_id, one column per parameter
     DIR/results/*.parquet   one file per chunk of runs: one row per (point, scenario,
                             replication), with the parameter values and the metrics
@@ -42,6 +43,7 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,13 +53,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..core import progress
 from ..core.errors import InputError, ScenarioError
 from ..core.version import package_version
 from ..inputs import paths
 from ..inputs.files import read_yaml
+from ..inputs.provenance import SET_BY_SWEEP, set_source
 from ..inputs.scenario import Scenario
 from ..outputs.results import flatten
 from ..outputs.writing import atomic_write_bytes, check_output_directory, json_text
+from . import interrupts
 from .evaluate import run_one
 from .executors import Executor, make
 from .sweep_spec import (
@@ -78,7 +83,16 @@ try:
 except ImportError:  # pragma: no cover - not on a POSIX system
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DirectoryLock", "SweepOutcome", "SweepWarning", "load_sweep", "plan", "sweep"]
+__all__ = [
+    "DirectoryLock",
+    "SweepInterrupted",
+    "SweepOutcome",
+    "SweepWarning",
+    "load_sweep",
+    "plan",
+    "plot_sweep",
+    "sweep",
+]
 
 KEYS = ["sample_id", "point", "scenario", "replication"]
 RESAMPLE = {"month": "MS", "quarter": "QS", "year": "YS"}
@@ -110,6 +124,16 @@ class SweepOutcome:
     quarantined: int = 0
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep: the runs not started were dropped, the worker processes
+    stopped, and every chunk that had finished is stored; ``outcome`` counts them. Running
+    the same sweep into the same directory again runs the rest."""
+
+    def __init__(self, outcome: SweepOutcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
 # ------------------------------------------------------------------------------ one chunk
 
 
@@ -125,7 +149,7 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
             scenario: Scenario = task["bases"][run["scenario"]]
             applicable = {k: v for k, v in run["values"].items() if k in run["applies"]}
             if applicable:
-                scenario = scenario.with_overrides(applicable)
+                scenario = scenario.with_overrides(applicable, by=SET_BY_SWEEP)
             result = run_one(scenario, task["seed"], run["replication"])
             flat = flatten(result.summary)
             metrics = {
@@ -811,6 +835,7 @@ def _write_manifest(
     failed: int,
     options: dict[str, Any] | None = None,
     once: Sequence[str] = (),
+    swept: dict[str, Any] | None = None,
 ) -> None:
     path = directory / "manifest.json"
     try:
@@ -828,6 +853,7 @@ def _write_manifest(
             "points": points,
             "base_scenarios": list(spec.base),
             "run_once": list(once),
+            "swept_sources": dict(swept or {}),
             "replications": spec.replications,
             "seed": spec.seed,
             "years": spec.years,
@@ -939,29 +965,50 @@ def _run(
     already = total - len(missing)
     ran = failed = 0
     bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=total, initial=already, unit="run", desc=spec.name[:30], dynamic_ncols=True
-        )
+    if not quiet:  # drawn only where somebody watches (simulation.core.progress)
+        bar = progress.open_bar(total, spec.name[:30], "run")
+        bar.update(already)
+    interrupted = False
     try:
-        for index, output in chosen.imap(run_chunk, tasks):
-            first = runs.key(tasks.numbers(index)[0])[0]
-            _commit(directory, f"chunk-{first:06d}-{uuid.uuid4().hex[:8]}", output)
-            ran += len(output["rows"])
-            failed += len(output["failures"])
-            if bar is not None:
-                bar.update(len(output["rows"]) + len(output["failures"]))
-                if failed:
-                    bar.set_postfix(failed=failed)
+        with closing(chosen.imap(run_chunk, tasks)) as finished:  # stops the workers on exit
+            for index, output in finished:
+                first = runs.key(tasks.numbers(index)[0])[0]
+                with interrupts.deferred():  # a finished chunk is stored whole, even on Ctrl-C
+                    _commit(directory, f"chunk-{first:06d}-{uuid.uuid4().hex[:8]}", output)
+                    ran += len(output["rows"])
+                    failed += len(output["failures"])
+                if bar is not None:
+                    bar.update(len(output["rows"]) + len(output["failures"]))
+                    if failed:
+                        bar.set_postfix(failed=failed)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
-        if bar is not None:
-            bar.close()
-        _write_manifest(
-            directory, spec, chosen, len(design), total, already + ran, failed, options, once
-        )
-    return SweepOutcome(directory, total, already, ran, failed, time.perf_counter() - started)
+        with interrupts.deferred(reraise=False):  # a second Ctrl-C waits for this
+            if bar is not None:
+                progress.close(bar)
+            swept = {  # what each base scenario cited for the values the sweep sets
+                name: {
+                    path: set_source(bases[name].to_dict(), path, SET_BY_SWEEP) for path in fields
+                }
+                for name, fields in applicable(spec, bases).items()
+            }
+            _write_manifest(
+                directory,
+                spec,
+                chosen,
+                len(design),
+                total,
+                already + ran,
+                failed,
+                options,
+                once,
+                swept,
+            )
+    outcome = SweepOutcome(directory, total, already, ran, failed, time.perf_counter() - started)
+    if interrupted:
+        raise SweepInterrupted(outcome)
+    return outcome
 
 
 # ------------------------------------------------------------------------------ reading
@@ -1036,6 +1083,25 @@ def _read_unrecorded(
             if kind == what:
                 frames.append(frame.assign(_file=f"{kind}/{path.name}"))
     return frames, done, problems
+
+
+def plot_sweep(
+    results: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str | None = None,
+    kind: str = "scatter",
+    bins: int = 10,
+    ax: Any = None,
+) -> Any:
+    """A metric ``y`` against a swept parameter ``x`` (its name, with or without ``param:``)
+    over the runs :func:`load_sweep` read, one colour per value of ``hue`` (e.g.
+    ``"scenario"``): every run (``kind="scatter"``) or the partial dependence, the mean in
+    ``bins`` bins of equal count with its 95% CI (``kind="partial"``). Draws on ``ax`` or a
+    new figure and returns the matplotlib Axes."""
+    from ..outputs.plotting import sweep_chart
+
+    return sweep_chart(results, x, y, hue=hue, kind=kind, bins=bins, ax=ax)
 
 
 def load_sweep(directory: str | Path, what: str = "results") -> pd.DataFrame:

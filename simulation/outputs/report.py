@@ -233,3 +233,33 @@ def with_assumptions(report: str, statements: Sequence[str]) -> str:
     """``report`` ending with the assumptions that drive its headline figures
     (:mod:`.assumptions`)."""
     return f"{report}\n\n{assumptions.section(statements)}" if statements else report
+
+
+def yearly_text(table: pd.DataFrame, kind: str, replications: int = 1) -> str:
+    """A table by year (:func:`simulation.outputs.yearly.yearly_table`) as text: a row per
+    figure, a column per year; money in GBP millions, people and counts in whole numbers."""
+    what = "financial year (April to March)" if kind == "financial" else "calendar year"
+    title = f"By {what}" + (f", means of {replications} replications" if replications > 1 else "")
+    columns = [str(c) for c in table.index]
+    width = max(len(str(name)) for name in table.columns)
+    cells = {name: [_yearly_cell(name, value) for value in table[name]] for name in table.columns}
+    widths = [
+        max(len(column), *(len(cells[name][i]) for name in cells))
+        for i, column in enumerate(columns)
+    ]
+
+    def line(first: str, values: list[str]) -> str:
+        padded = (v.rjust(w) for v, w in zip(values, widths, strict=True))
+        return f"  {first:<{width}}  " + "  ".join(padded)
+
+    lines = [title, "-" * len(title), line("", columns)]
+    lines.extend(line(name, row) for name, row in cells.items())
+    return "\n".join(lines)
+
+
+def _yearly_cell(name: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if "_gbp" in name:
+        return f"£{value / 1e6:,.1f}m"
+    return f"{value:,.0f}"
