@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from conftest import tiny, tiny_dict
+from conftest import tiny_dict
 from test_break_even_cli import SHARE, _files
 from test_sweep import write_sweep
 
@@ -16,10 +16,23 @@ from simulation.experiments import replications
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+SOURCES = {
+    "decisions.caseworkers_fte": {
+        "kind": "published",
+        "publisher": "Home Office",
+        "title": "Caseworker numbers",
+        "date": "2025-01-01",
+        "url": "https://www.gov.uk/example",
+    },
+    "appeals.judges_fte": {"kind": "guess", "note": "no published figure"},
+}
+
+
 def _scenarios(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text(yaml.safe_dump(tiny_dict(end_date="2026-07-01")))
-    b.write_text(yaml.safe_dump(tiny_dict(end_date="2026-07-01", appeals={"judges_fte": 6})))
+    a.write_text(yaml.safe_dump(tiny_dict(end_date="2026-07-01", sources=SOURCES)))
+    more_judges = tiny_dict(end_date="2026-07-01", appeals={"judges_fte": 6}, sources=SOURCES)
+    b.write_text(yaml.safe_dump(more_judges))
     return str(a), str(b)
 
 
@@ -72,8 +85,11 @@ def test_compare_writes_one_page_that_carries_everything(tmp_path):
     # the table, the assumptions and the sources of both scenarios
     assert "difference from" in page and "95% CI" in page
     assert "Assumptions behind these figures" in page and "Caseworkers: 12 FTE" in page
-    guesses = sum(s.kind == "guess" for s in tiny().sources.values())
-    assert page.count('<tr class="guess">') == 2 * guesses
+    assert page.count("<h3>") == 2  # each scenario's sources
+    assert page.count('<tr class="guess"><td>appeals.judges_fte</td>') == 2
+    assert page.count('<a href="https://www.gov.uk/example">') == 2
+    section = page[page.index("<h3>") :]
+    assert section.index("<td>appeals.judges_fte") < section.index("<td>decisions.caseworkers_fte")
 
 
 @pytest.mark.slow
