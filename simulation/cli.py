@@ -696,6 +696,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress=_progress(args.quiet, "runs"),
         workers=args.workers,
         whole_life_years=WHOLE_LIFE_YEARS if args.whole_life else None,
+        quiet=args.quiet,
     )
     said = compared({name: statements(s) for name, s in named.items()})
     horizons = {name: horizon_text(rs[0].manifest) for name, rs in comparison.results.items()}
@@ -742,6 +743,7 @@ def cmd_break_even(args: argparse.Namespace) -> int:
             high=args.high,
             progress=_progress(args.quiet, "replications searched"),
             workers=args.workers,
+            quiet=args.quiet,
         )
     except NoCrossing as exc:
         print(str(exc), file=sys.stderr)

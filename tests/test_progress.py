@@ -66,3 +66,23 @@ def test_compare_shows_its_bar_before_the_first_run_ends(tmp_path, monkeypatch):
     assert main(["compare", str(a), str(b), "--replications", "2"]) == 0
     assert "0/4" in shown_before_each_run[0]  # the bar is there as the first run starts
     assert "4/4" in screen.getvalue()
+
+
+def test_python_calls_show_a_bar_unless_told_to_be_quiet(monkeypatch):
+    from conftest import tiny
+
+    from simulation import compare, run
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    scenario = tiny().with_years(0.25)
+    run(scenario, seed=1, replications=2)
+    assert "replications" in screen.getvalue() and "2/2" in screen.getvalue()
+    run(scenario, seed=1)
+    assert "simulated" in screen.getvalue()
+    compare([scenario, tiny(appeals={"judges_fte": 6}).with_years(0.25)], replications=2)
+    assert "runs" in screen.getvalue() and "4/4" in screen.getvalue()
+    shown = screen.getvalue()
+    run(scenario, seed=1, replications=2, quiet=True)
+    compare([scenario, scenario], replications=2, quiet=True)
+    assert screen.getvalue() == shown

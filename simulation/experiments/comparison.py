@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
+from ..core.progress import counter
 from ..inputs.provenance import SET_BY_BREAK_EVEN
 from ..inputs.scenario import Scenario
 from ..outputs import outcomes
@@ -159,6 +160,7 @@ def compare(
     progress: Progress | None = None,
     workers: int | None = 1,
     whole_life_years: float | None = None,
+    quiet: bool = False,
 ) -> Comparison:
     """Run every scenario ``replications`` times on common random numbers and compare.
 
@@ -166,7 +168,8 @@ def compare(
     row per (metric, scenario): mean, 95% CI, and the mean paired difference to the reference
     with its 95% CI (zero for the reference itself). ``workers`` runs on that many processes
     (None: all cores) with results identical to a serial run. ``whole_life_years`` adds
-    whole-life costs to every run (docs/costs.md).
+    whole-life costs to every run (docs/costs.md). Progress is a bar of runs (on a terminal or
+    in a notebook; none with ``quiet``), or ``progress(done, total)`` if given.
     """
     named = _named(scenarios)
     check_whole_life_years(whole_life_years, "compare")
@@ -175,6 +178,8 @@ def compare(
             "compare", [("replications", f"must be at least 2 for a CI, got {replications}")]
         )
     tasks = [(s, seed, r) for s in named.values() for r in range(replications)]
+    if progress is None:
+        progress = counter("runs", "run", quiet)
     flat = run_many(tasks, workers, progress=progress, whole_life_years=whole_life_years)
     results = {
         name: flat[i * replications : (i + 1) * replications] for i, name in enumerate(named)
@@ -604,6 +609,7 @@ def break_even(
     xtol: float | None = None,
     progress: Progress | None = None,
     workers: int | None = 1,
+    quiet: bool = False,
 ) -> BreakEven:
     """Find where ``metric`` of ``policy_scenario`` equals the baseline's as ``parameter`` varies.
 
@@ -621,8 +627,8 @@ def break_even(
     eligible crossings that must be deterred for the policy to break even.
 
     Each replication's search runs as one task: ``workers`` runs them on that many processes
-    (None: all cores) with results identical to a serial run; ``progress(done, total)`` is
-    called as each replication's search ends.
+    (None: all cores) with results identical to a serial run. Progress is a bar of
+    replications searched (none with ``quiet``), or ``progress(done, total)`` if given.
     """
     check_metric(metric, "break-even")
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
@@ -642,6 +648,8 @@ def break_even(
         _Search(baseline, policy_scenario, parameter, metric, seed, r, low, high, xtol, years)
         for r in range(replications)
     ]
+    if progress is None:
+        progress = counter("replications searched", "replication", quiet)
     searched = map_ordered(_search, tasks, workers, progress)
     simulations = sum(s.simulations for s in searched)
     crossing = [s for s in searched if s.root is not None]

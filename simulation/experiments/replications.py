@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
+from ..core.progress import counter
 from ..inputs.scenario import Scenario
 from ..outputs.cohorts import checked_window
 from ..outputs.results import Result, describe_run, headline, write_csv
@@ -223,6 +224,7 @@ def run(
     workers: int | None = 1,
     progress: Callable[[int, int], None] | None = None,
     whole_life_years: float | None = None,
+    quiet: bool = False,
 ) -> Result | Replications:
     """Run a scenario.
 
@@ -231,14 +233,21 @@ def run(
     ``workers`` runs replications on that many processes (None: all cores); the results are
     bit-identical to a serial run. ``whole_life_years`` adds whole-life costs (the people in
     the system at the end followed for that many more years; docs/costs.md).
-    ``progress(done, total)`` is called as replications end; for a single run, in simulated
-    days, at the start and at the end of each simulated month.
+    Progress is a bar (on a terminal or in a notebook; none with ``quiet``) of replications
+    done, or for a single run of simulated days; or ``progress(done, total)`` if given, called
+    as replications end, or for a single run in simulated days at the start and at the end of
+    each simulated month.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("run() needs a Scenario; load one with Scenario.from_yaml(path)")
     if seed < 0:
         raise InputError("run", [("seed", f"must be a non-negative integer, got {seed}")])
     check_whole_life_years(whole_life_years, "run")
+    if progress is None:
+        single = replications is None
+        progress = counter(
+            "simulated" if single else "replications", "day" if single else "run", quiet
+        )
     if replications is None:
         return run_one(scenario, seed, 0, keep_records, whole_life_years, progress)
     if replications < 1:
