@@ -1,10 +1,13 @@
 """The optional compiled hot path.
 
-``simulation/engine/queueing.py`` (the queues and the event loop, where a run spends most of
-its time) is compiled with Cython, typed by ``queueing.pxd`` beside it. The .py file stays
-the pure-Python version of the same code: it is used when the compiled module is missing
-(no C compiler, or ``ASYLUM_SIM_PURE_PYTHON=1`` at install time) and gives bit-identical
-results, only more slowly. Everything else about the package is declared in pyproject.toml.
+The modules in ``COMPILED`` (the queues and the event loop in
+``simulation/engine/queueing.py``, and the stages whose callbacks run per event: where a run
+spends most of its time) are compiled with Cython, each typed by the .pxd file beside it.
+Each .py file stays the pure-Python version of the same code: it is used when the compiled
+modules are missing (no C compiler, or ``ASYLUM_SIM_PURE_PYTHON=1`` at install time) and
+gives bit-identical results, only more slowly. ``simulation.engine.COMPILED_MODULES`` lists
+the same modules (tests/test_compiled.py checks it). Everything else about the package is
+declared in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["simulation.engine.queueing"]
+COMPILED = [
+    "simulation.engine.queueing",
+    "simulation.engine.hazards",
+    "simulation.engine.decisions",
+    "simulation.engine.appeals",
+    "simulation.engine.after_refusal",
+    "simulation.engine.removals",
+]
 
 
 class OptionalBuildExt(build_ext):

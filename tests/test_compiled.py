@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from simulation.engine import PURE_PYTHON_VARIABLE, hot_path
+from simulation.engine import COMPILED_MODULES, PURE_PYTHON_VARIABLE, hot_path
 
 # each case: a shipped scenario and years; the policies use the queue's tiers and bookings
 SCRIPT = """
@@ -43,7 +44,7 @@ def test_the_compiled_hot_path_is_installed():
     if os.environ.get(PURE_PYTHON_VARIABLE):
         pytest.skip(f"{PURE_PYTHON_VARIABLE} is set: the pure-Python path was asked for")
     assert hot_path() == "compiled", (
-        "simulation/engine/queueing.py is not compiled: reinstall with `pip install -e .` "
+        f"the engine's hot path is not compiled ({hot_path()}): reinstall with `pip install -e .` "
         f"on a machine with a C compiler, or set {PURE_PYTHON_VARIABLE}=1 to test without it"
     )
 
@@ -56,3 +57,13 @@ def test_compiled_and_pure_python_give_identical_results():
         assert compiled[0] == "compiled"
     assert compiled[1:] == pure[1:]
     assert len(compiled) == 5
+
+
+def test_setup_compiles_the_modules_the_pure_python_switch_replaces():
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    (compiled,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "COMPILED"
+    ]
+    assert compiled == [f"simulation.engine.{module}" for module in COMPILED_MODULES]

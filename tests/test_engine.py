@@ -14,6 +14,7 @@ from scipy import stats
 from simulation import Scenario
 from simulation.core.records import TIMES, DecisionOutcome, ExitOutcome, Origin
 from simulation.core.units import DAYS_PER_YEAR
+from simulation.engine import pipeline
 from simulation.engine.after_refusal import AfterRefusal
 from simulation.engine.decisions import DecisionStage
 from simulation.engine.hazards import PiecewiseHazard
@@ -168,23 +169,27 @@ def run_with_and_without_booking(scenario, seed, monkeypatch):
     cancelled, and cancelled bookings whose claimant withdrew before anyone served them)."""
     counts = {"booked": 0, "cancelled": 0}
     cancelled: list[int] = []
-    save, restore = DecisionStage._save_claim, DecisionStage._restore_claim
 
-    def counting_save(self, person):
-        counts["booked"] += 1
-        return save(self, person)
+    class Counting(DecisionStage):
+        def _save_claim(self, person):
+            counts["booked"] += 1
+            return super()._save_claim(person)
 
-    def counting_restore(self, person, saved):
-        counts["cancelled"] += 1
-        cancelled.append(person)
-        return restore(self, person, saved)
+        def _restore_claim(self, person, saved):
+            counts["cancelled"] += 1
+            cancelled.append(person)
+            return super()._restore_claim(person, saved)
 
+    class NotBooking(Counting):
+        def book_ahead(self, change_times):
+            pass
+
+    # subclasses where the pipeline makes the stage (a compiled class cannot be patched)
     with monkeypatch.context() as patch:
-        patch.setattr(DecisionStage, "_save_claim", counting_save)
-        patch.setattr(DecisionStage, "_restore_claim", counting_restore)
+        patch.setattr(pipeline, "DecisionStage", Counting)
         booked = run_one(scenario, seed, keep_records=True)
         made = dict(counts)
-        patch.setattr(DecisionStage, "book_ahead", lambda self, change_times: None)
+        patch.setattr(pipeline, "DecisionStage", NotBooking)
         unbooked = run_one(scenario, seed, keep_records=True)
         assert counts == made, "booking was not switched off"
     people = np.array(cancelled, dtype=np.int64)

@@ -15,7 +15,7 @@ from test_removals import removals, stock_only
 from simulation.core.records import DecisionOutcome, ExitOutcome, Origin
 from simulation.engine.decisions import FastTrackRule
 from simulation.engine.queueing import Queue
-from simulation.engine.removals import RemovalStage
+from simulation.engine.removals import dated_tiers
 from simulation.experiments.replications import run_one
 from simulation.validation.targets import Target, simulated
 
@@ -43,9 +43,9 @@ def test_a_claim_matching_two_fast_track_rules_follows_the_first():
 
 def test_a_removal_class_counts_claims_from_its_first_day():
     members = np.ones((1, 1, 1, 1), bool)
-    stage = SimpleNamespace(dated=(members, np.array([10.0])))
     zeros = np.zeros(3, int)
-    tiers = RemovalStage._tiers(stage, zeros, zeros, zeros, np.array([9.5, 10.0, 11.0]))
+    since = np.array([10.0])
+    tiers = dated_tiers((members, since), zeros, zeros, zeros, np.array([9.5, 10.0, 11.0]))
     assert tiers.tolist() == [1, 0, 0]
 
 

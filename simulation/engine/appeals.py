@@ -77,7 +77,8 @@ class AppealStage:
 
     def _determined(self, person: int, now: float) -> None:
         self.t_app_end[person] = now
-        if self.u_allowed[person] < self.allowed_rate[self.group[person]]:
+        rate = self.allowed_rate[self.group[person]]
+        if self.u_allowed[person] < rate:
             self.app_outcome[person] = _ALLOWED
         else:
             self.app_outcome[person] = _DISMISSED

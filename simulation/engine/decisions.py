@@ -212,17 +212,20 @@ class DecisionStage:
 
     def _decided(self, person: int, now: float) -> None:
         self.t_dec_end[person] = now
-        if self.u_grant[person] < self.grant_rate[self.group[person]]:
+        rate = self.grant_rate[self.group[person]]
+        if self.u_grant[person] < rate:
             self.dec_outcome[person] = _GRANTED
             return
         self.dec_outcome[person] = _REFUSED
         if self.fast_track:
             rule = self.fast_track_rule(person)
-            if rule is not None and rule.certified_share > 0:
-                rate = self.grant_rate[self.group[person]]
-                if (self.u_grant[person] - rate) / (1.0 - rate) < rule.certified_share:
-                    self.certified(person, now)
-                    return
+            if (
+                rule is not None
+                and rule.certified_share > 0
+                and (self.u_grant[person] - rate) / (1.0 - rate) < rule.certified_share
+            ):
+                self.certified(person, now)
+                return
         self.refused(person, now)
 
     # ------------------------------------------------------------------ claims during the run

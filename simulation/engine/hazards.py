@@ -58,7 +58,8 @@ class PiecewiseHazard:
     def time_of(self, start: float, exposure: float) -> float:
         """When the hazard accumulated from ``start`` reaches ``exposure``."""
         if self.constant is not None:
-            return start + exposure / self.constant if self.constant > 0 else INF
+            constant = self.constant
+            return start + exposure / constant if constant > 0 else INF
         index = bisect.bisect_right(self.times, start) - 1
         t = start
         while True:

@@ -76,6 +76,21 @@ def priority_tiers(classes: Sequence, groups: Sequence[str]) -> list[list[list[i
     return table
 
 
+def dated_tiers(
+    dated: tuple[np.ndarray, np.ndarray], group, route, household, t_claim
+) -> np.ndarray:
+    """The first class each person belongs to, counting the date of their claim (``dated``:
+    the classes' members by group, route and household, and the day each counts claims
+    from)."""
+    members, since = dated
+    tiers = np.full(len(group), len(since))
+    for c in reversed(range(len(since))):
+        # the starting stock has no claim date (NaN): it matches only undated classes
+        hit = members[c, group, route, household] & (np.isneginf(since[c]) | (t_claim >= since[c]))
+        tiers[hit] = c
+    return tiers
+
+
 class RemovalStage:
     """The enforced-removal queue."""
 
@@ -130,7 +145,7 @@ class RemovalStage:
     def tier(self, person: int) -> int:
         if self.tier_of is None:
             return 0
-        if self.dated is not None:  # one person at a time, as _tiers does for many
+        if self.dated is not None:  # one person at a time, as dated_tiers does for many
             members, since = self.dated
             kind = (self.group[person], self.route[person], self.household[person])
             claimed = self.first_claim(person)
@@ -149,25 +164,14 @@ class RemovalStage:
             person, parent = parent, self.parent[parent]
         return self.t_claim[person]
 
-    def _tiers(self, group, route, household, t_claim) -> np.ndarray:
-        """The first class each person belongs to, counting the date of their claim."""
-        members, since = self.dated
-        tiers = np.full(len(group), len(since))
-        for c in reversed(range(len(since))):
-            # the starting stock has no claim date (NaN): it matches only undated classes
-            hit = members[c, group, route, household] & (
-                np.isneginf(since[c]) | (t_claim >= since[c])
-            )
-            tiers[hit] = c
-        return tiers
-
     def load_stock(self, returnable: np.ndarray, columns: dict[str, np.ndarray]) -> None:
         """The returnable people of the starting ARE stock, first in their class."""
         if self.tier_of is None:
             self.queue.preload(returnable, np.zeros(len(returnable)))
             return
         if self.dated is not None:
-            tiers = self._tiers(
+            tiers = dated_tiers(
+                self.dated,
                 columns["group"][returnable],
                 columns["route"][returnable],
                 columns["household"][returnable],
