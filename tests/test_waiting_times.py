@@ -283,3 +283,33 @@ def test_a_percentile_the_run_never_reached_is_printed_as_such():
     first = next(line for line in lines if "initial decision, median" in line)
     assert final.split()[-2:] == ["not", "reached"]
     assert first.split()[-1] == "84"
+
+
+def test_a_comparison_says_which_percentile_was_not_reached():
+    import pandas as pd
+
+    from simulation.outputs.report import comparison_table
+
+    nan = float("nan")
+    rows = [
+        ("days_to_final_outcome_p50", "base", nan, 0.0, 0.0, 0.0),
+        ("days_to_final_outcome_p50", "more judges", 503.0, nan, nan, nan),
+    ]
+    table = pd.DataFrame(
+        [
+            {
+                "metric": m,
+                "scenario": sc,
+                "mean": mean,
+                "ci_low": mean,
+                "ci_high": mean,
+                "diff_mean": d,
+                "diff_ci_low": lo,
+                "diff_ci_high": hi,
+                "n": 3,
+            }
+            for m, sc, mean, d, lo, hi in rows
+        ]
+    )
+    line = next(ln for ln in comparison_table(table).splitlines() if "final outcome, median" in ln)
+    assert line.split()[-5:] == ["not", "reached", "503", "n/a", "n/a"]

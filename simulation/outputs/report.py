@@ -191,10 +191,10 @@ def comparison_table(table: pd.DataFrame, horizons: Mapping[str, str] | None = N
                 found.append(
                     (
                         label,
-                        number(theirs["mean"], unit),
-                        number(ours["mean"], unit),
+                        _value_text(key, theirs["mean"], unit),
+                        _value_text(key, ours["mean"], unit),
                         signed(ours["diff_mean"], unit),
-                        f"{low} to {high}",
+                        "n/a" if low == high == "n/a" else f"{low} to {high}",
                     )
                 )
             if found:
