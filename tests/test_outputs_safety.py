@@ -285,7 +285,13 @@ def test_summary_json_is_strict_with_null_for_what_a_run_leaves_undefined(
 def test_replications_summary_json_is_strict(tmp_path, undefined_scenario):
     replications = run(undefined_scenario, seed=1, replications=2)
     written = replications.write(tmp_path)
-    assert [p.name for p in written] == ["summary.json", "series.parquet", "manifest.json"]
+    assert [p.name for p in written] == [
+        "summary.json",
+        "series.parquet",
+        "manifest.json",
+        "summary.csv",
+        "series.csv",
+    ]
     summary = strict_loads(written[0].read_text())
     manifest = strict_loads(written[2].read_text())
     rows = {row["metric"]: row for row in summary["metrics"]}
