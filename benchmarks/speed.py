@@ -283,9 +283,12 @@ def main() -> None:
         for scale in (0.5, 2.0, 4.0):
             growth.append(in_fresh_process(str(BASELINE), None, scale))
 
+    from simulation.engine import hot_path
+
     print(
         f"asylum-policy-sim {__version__} on {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, simpy {simpy.__version__}"
+        f", hot path {hot_path()}"
     )
     print()
     header = (
@@ -376,6 +379,7 @@ def main() -> None:
         ],
         "replications_scaling": scaling,
         "growth": growth,
+        "hot_path": hot_path(),
         "total_seconds": time.perf_counter() - started,
     }
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
