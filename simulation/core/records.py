@@ -76,7 +76,7 @@ ATTRIBUTES = {
     "supported": np.int8,  # needs Home Office asylum support
     "returnable": np.int8,  # enforced removal to the home country is possible
     "origin": np.int8,
-    "parent": np.int64,
+    "parent": np.int32,  # the record this one continues, or -1
     # the person's uniform behind ``returnable``: returnable while it is below the group's
     # returnable_share of the day (-inf once a policy made them returnable); kept by later
     # records, never readable by policies

@@ -27,7 +27,7 @@ from ..core.records import DRAWS
 from ..core.units import DAYS_PER_MONTH
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES, ROUTES, UNACCOMPANIED_CHILD
 from ..inputs.scenario import Scenario
-from .population import draw_block
+from .population import draw_kept
 
 #: multiplier(candidates) -> factor in [0, 1] on each candidate arrival; the candidates are
 #: read-only arrays "time" (days), "route", "group" and "household" (codes).
@@ -201,40 +201,55 @@ def generate(
             for name, t in zip(ROUTES, times_by_route, strict=True)
         ]
     )
+    del times_by_route
     order = np.argsort(times, kind="stable")
     times, route = times[order], route[order]
+    del order
     u = rng.random(len(times))
     attributes = draw_attributes(scenario, streams["attributes"], route, times=times)
-    factor = np.ones(len(times))
+    factor = None  # 1 for everyone
     if multiplier is not None:
         visible = {k: v for k, v in attributes.items() if k != "u_returnable"}  # a draw
         factor = multiplier(_read_only(time=times, **visible))
+        del visible
     claim_share = np.empty(len(times))
     for name in ROUTES:
         mask = route == ROUTE_CODES[name]
         claim_share[mask] = schedules.value_at(
             getattr(scenario.arrivals, name).claim_share, scenario.start_date, times[mask]
         )
-    arrived = u < factor
-    claims = u < factor * claim_share
-
-    # Everything is drawn for every candidate, so thinning keeps each person's own draws;
-    # each purpose's block is cut down to the claimants at once to keep memory low.
-    columns = {name: values[claims] for name, values in attributes.items()}
-    del attributes
-    for purpose, names in DRAWS.items():
-        block = draw_block({purpose: streams[purpose]}, len(times), names)
-        columns.update({name: values[claims] for name, values in block.items()})
-    columns["t_claim"] = times[claims]
+    del mask
+    # u < 1 always, and 1 x claim_share is claim_share to the bit
+    arrived = None if factor is None else u < factor
+    claims = u < (claim_share if factor is None else factor * claim_share)
+    del u, factor, claim_share
 
     days = int(np.ceil(horizon))
     arrivals_by_day = {
         name: np.bincount(
-            times[arrived & (route == ROUTE_CODES[name])].astype(np.int64), minlength=days
+            times[_all_or(arrived, route == ROUTE_CODES[name])].astype(np.int64), minlength=days
         )[:days]
         for name in ROUTES
     }
+    del arrived
+
+    # Everything is drawn for every candidate, so thinning keeps each person's own draws;
+    # each column is cut down to the claimants at once (the draws a chunk at a time) to keep
+    # memory low: this is where making the run's records needs the most.
+    columns = {"t_claim": times[claims]}
+    del times
+    for name in list(attributes):
+        columns[name] = attributes.pop(name)[claims]
+    del attributes, route
+    for purpose, names in DRAWS.items():
+        for name in names:
+            columns[name] = draw_kept(name, streams[purpose], claims)
     return ArrivalStream(columns=columns, arrivals_by_day=arrivals_by_day)
+
+
+def _all_or(mask: np.ndarray | None, other: np.ndarray) -> np.ndarray:
+    """``mask & other``, where no mask means everyone."""
+    return other if mask is None else mask & other
 
 
 def _read_only(**arrays: np.ndarray) -> dict[str, np.ndarray]:

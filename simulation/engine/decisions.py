@@ -38,6 +38,8 @@ _REENTRY_ORIGIN = int(Origin.REENTRY)
 
 #: the queue's tiers: the legacy priority, everyone else, the fast track
 _LEGACY, _REST, _FAST = 0, 1, 2
+#: claims worked out at a time when the known claims are set up
+_SLICE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -124,15 +126,22 @@ class DecisionStage:
         self.grant_rate[group] = rate
 
     def tentative_withdrawals(self, columns: dict[str, np.ndarray], claimants: np.ndarray) -> None:
-        """Claims joining the queue: withdrawal at its drawn time, unless decided first."""
-        t_claim = columns["t_claim"]
-        if self.withdrawal_rate > 0:
-            start = np.maximum(t_claim[claimants], 0.0)
-            with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
-                waited = columns["e_withdraw"][claimants].astype(float) / self.withdrawal_rate
-            columns["t_dec_end"][claimants] = start + waited
-        else:
-            columns["t_dec_end"][claimants] = INF
+        """Claims joining the queue: withdrawal at its drawn time, unless decided first.
+        (Worked out a slice of claims at a time: this is at the set-up's peak of memory.)"""
+        t_claim, e_withdraw, t_dec_end = (
+            columns["t_claim"],
+            columns["e_withdraw"],
+            columns["t_dec_end"],
+        )
+        for first in range(0, len(claimants), _SLICE):
+            some = claimants[first : first + _SLICE]
+            if self.withdrawal_rate > 0:
+                start = np.maximum(t_claim[some], 0.0)
+                with np.errstate(over="ignore"):  # a tiny hazard: never, in effect
+                    waited = e_withdraw[some].astype(float) / self.withdrawal_rate
+                t_dec_end[some] = start + waited
+            else:
+                t_dec_end[some] = INF
         columns["dec_outcome"][claimants] = _WITHDRAWN
 
     def load(
@@ -155,10 +164,10 @@ class DecisionStage:
             queue.preload(claimants[on_track], t_claim[claimants[on_track]], tier=_FAST)
             claimants = claimants[~on_track]
             fast = [[_FAST]]
-        cutoff = INF if priority_before is None else priority_before
-        first = claimants[t_claim[claimants] < cutoff]
-        if priority_before is not None and len(first):
-            rest = claimants[~(t_claim[claimants] < cutoff)]
+        early = None if priority_before is None else t_claim[claimants] < priority_before
+        if early is not None and early.any():
+            first, rest = claimants[early], claimants[~early]
+            del early
             queue.preload(first, t_claim[first], tier=_LEGACY)
             queue.preload(rest, t_claim[rest], tier=_REST)
             self.later_claims_tier = _REST

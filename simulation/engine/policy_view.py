@@ -185,8 +185,10 @@ class PolicyView:
         whom nobody is acting on joins the removal queue."""
         columns = self._population.columns
         # a promise for every later share, even when the scenario's own share already
-        # made the person returnable (it may fall on a later date)
-        columns["u_returnable"][person] = -np.inf
+        # made the person returnable (it may fall on a later date); kept only where the
+        # share changes on dates or the draws are kept
+        if "u_returnable" in columns:
+            columns["u_returnable"][person] = -np.inf
         returnable = columns["returnable"]
         if returnable[person]:
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import mmap
 from collections.abc import Callable, Collection
 
 import numpy as np
@@ -33,22 +34,51 @@ def release_free_memory() -> None:
         trim(0)
 
 
+def small_pages_past(column: np.ndarray, used: int) -> None:
+    """Ask the operating system for ordinary pages, not huge ones, past the first ``used``
+    slots of ``column``, where the C library allows it (Linux's ``madvise``).
+
+    numpy asks for huge pages (2 MiB) for large arrays; a huge page is made whole when any
+    byte of it is written, so the spare slots just past the records in use would take up to
+    2 MiB a column, and more of them over a run as the system merges pages in the background.
+    """
+    advise, flag = _libc("madvise"), getattr(mmap, "MADV_NOHUGEPAGE", None)
+    if advise is None or flag is None:
+        return
+    start = column.ctypes.data + used * column.itemsize
+    start += -start % mmap.PAGESIZE
+    end = column.ctypes.data + column.nbytes
+    end -= end % mmap.PAGESIZE
+    if end > start:
+        advise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), flag)
+
+
 def _malloc_trim():
-    global _TRIM
-    if _TRIM is False:
+    return _libc("malloc_trim")
+
+
+def _libc(name: str):
+    """The C library's function ``name``, or None where there is none."""
+    if name not in _LIBC:
         try:
-            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+            _LIBC[name] = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
         except (OSError, AttributeError):
-            _TRIM = None
-    return _TRIM
+            _LIBC[name] = None
+    return _LIBC[name]
 
 
-_TRIM = False
+_LIBC: dict[str, object] = {}
 
-#: what a slot holds before a record uses it, in the columns not all zero at first
-_UNSET = {"parent": -1, **{name: np.nan for name in TIMES}}
+#: what a slot holds before a record uses it (the draws: see :class:`SpareDraws`)
+_UNSET = {
+    **{name: 0 for name in (*ATTRIBUTES, *OUTCOMES)},
+    "parent": -1,
+    **{name: np.nan for name in TIMES},
+}
 #: records' worth of spare slots set at a time
 READY_AHEAD = 1 << 16
+#: values drawn at a time where draws are made, or passed over, in chunks
+_CHUNK = 1 << 16
 
 
 def _draw(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -73,38 +103,103 @@ def draw_block(
     }
 
 
+def draw_kept(name: str, rng: np.random.Generator, kept: np.ndarray) -> np.ndarray:
+    """The draws ``name`` for ``len(kept)`` records, of which only those where ``kept`` is
+    true are returned: the values of :func:`draw_block`, made a chunk at a time so the
+    draws of the records dropped are never all held."""
+    out = np.empty(int(np.count_nonzero(kept)), np.float32)
+    filled = 0
+    for first in range(0, len(kept), _CHUNK):
+        some = _draw(name, rng, len(kept[first : first + _CHUNK]))[kept[first : first + _CHUNK]]
+        out[filled : filled + len(some)] = some
+        filled += len(some)
+    return out
+
+
+#: the draw columns, in the order a block of them is drawn from one stream
+DRAW_NAMES = tuple(name for names in DRAWS.values() for name in names)
+
+
+class SpareDraws:
+    """The draws of the spare slots, made as slots come into use, equal to the bit to
+    drawing each block of them at once from ``stream`` (every name in turn, in the order of
+    :data:`DRAW_NAMES`).
+
+    When a block of slots is made its draws are passed over: drawn a chunk at a time and
+    dropped, so the stream moves on exactly as if they had been drawn, and the stream's state
+    where each name's values start is kept. A slot's values are drawn again from there when it
+    comes into use. A run uses few of its spare slots, so this costs little time, and the
+    draws of the slots never used (48 bytes each) are never held.
+    """
+
+    def __init__(self, stream: np.random.Generator) -> None:
+        self._stream = stream
+        #: per block: [first slot, end, next slot to fill, {name: generator at that slot}]
+        self._blocks: list[list] = []
+
+    def reserve(self, first: int, count: int) -> None:
+        """Slots ``first`` to ``first + count`` take the next block of the stream."""
+        cursors = {}
+        for name in DRAW_NAMES:
+            cursor = np.random.Generator(type(self._stream.bit_generator)())
+            cursor.bit_generator.state = self._stream.bit_generator.state
+            cursors[name] = cursor
+            for done in range(0, count, _CHUNK):
+                _draw(name, self._stream, min(_CHUNK, count - done))
+        self._blocks.append([first, first + count, first, cursors])
+
+    def fill(self, columns: dict[str, np.ndarray], start: int, stop: int) -> None:
+        """Write the draws of slots ``start`` to ``stop``, the slots before them filled."""
+        for block in self._blocks:
+            first, end, filled, cursors = block
+            low, high = max(start, first), min(stop, end)
+            if low >= high:
+                continue
+            if low != filled:
+                raise ValueError(f"spare slots are filled in order: {filled} next, not {low}")
+            for name, cursor in cursors.items():
+                for at in range(low, high, _CHUNK):
+                    size = min(_CHUNK, high - at)
+                    columns[name][at : at + size] = _draw(name, cursor, size)
+            block[2] = high
+
+
 class Population:
     """Growable columns of claimant records; ``mv`` holds memoryviews for the event loop.
 
     ``blocks`` give the columns of the records known before the run (starting stocks and
     generated arrivals, with their draws), copied once into place and taken out of their
     block as they are copied (so each is freed as soon as nothing else holds it); ``spare``
-    more slots are made for records created during the run, whose draws ``fill_draws(n)``
-    supplies.
+    more slots are made for records created during the run, whose draws come from ``stream``
+    (:class:`SpareDraws`). The columns in ``omit`` are not held (a column the run does not
+    read and nobody keeps).
     """
-
-    NAMES = COLUMNS
 
     def __init__(
         self,
         blocks: list[dict[str, np.ndarray]],
         spare: int,
-        fill_draws: Callable[[int], dict[str, np.ndarray]],
+        stream: np.random.Generator,
+        omit: Collection[str] = (),
     ) -> None:
-        self._fill_draws = fill_draws
         sizes = [len(block["u_grant"]) for block in blocks]
         for block in blocks:
-            unknown = set(block) - set(self.NAMES)
+            unknown = set(block) - set(COLUMNS)
             if unknown:
                 raise KeyError(f"unknown record columns: {sorted(unknown)}")
+        self.names = tuple(name for name in COLUMNS if name not in omit)
         self.size = sum(sizes)
         capacity = self.size + max(spare, 16)
+        _check_capacity(capacity)
+        for block in blocks:
+            for name in omit:
+                block.pop(name, None)
         release_free_memory()  # what making the blocks freed, before the columns are made
-        # spare slots of the columns not drawn are set only as records come to use them
-        # (:meth:`add`), so memory the run never reaches is never touched
+        # spare slots are set only as records come to use them (:meth:`add`), so memory the
+        # run never reaches is never touched
         self._ready = min(capacity, self.size + READY_AHEAD)
         self.columns = {}
-        for name in self.NAMES:
+        for name in self.names:
             column = self.columns[name] = self._empty(name, capacity, self._ready)
             start = 0
             for block, size in zip(blocks, sizes, strict=True):
@@ -113,46 +208,51 @@ class Population:
                     column[start : start + size] = values
                 del values
                 start += size
-        for name, values in self._fill_draws(capacity - self.size).items():
-            self.columns[name][self.size :] = values
+            release_free_memory()  # the block columns just copied
+        self._spare = SpareDraws(stream)
+        self._spare.reserve(self.size, capacity - self.size)
+        self._spare.fill(self.columns, self.size, self._ready)
         self.capacity = capacity
-        release_free_memory()  # the blocks, freed as they were copied
         self.mv = {name: memoryview(column) for name, column in self.columns.items()}
         self.on_move: list[Callable[[], None]] = []  # told when the arrays move (growth)
 
     @staticmethod
     def _empty(name: str, capacity: int, ready: int) -> np.ndarray:
-        """A column with its first ``ready`` slots set to the value of a new record (the
-        rest zero, or unset for ``parent`` and the times: see :meth:`_prepare`)."""
-        if name in TIMES or name == "parent":
-            column = np.empty(capacity, dtype=ATTRIBUTES.get(name, np.float64))
-            column[:ready] = _UNSET[name]
-            return column
+        """A column with its first ``ready`` slots set to the value of a new record (the draws
+        are set by :class:`SpareDraws`). The other slots are left as they are: never written,
+        they take no memory (not even zeros)."""
         if name in ATTRIBUTES:
-            return np.zeros(capacity, dtype=ATTRIBUTES[name])
-        if name in OUTCOMES:
-            return np.zeros(capacity, dtype=np.int8)
-        return np.empty(capacity, dtype=np.float32)
+            dtype = ATTRIBUTES[name]
+        elif name in TIMES:
+            dtype = np.float64
+        elif name in OUTCOMES:
+            dtype = np.int8
+        else:  # a draw
+            dtype = np.float32
+        column = np.empty(capacity, dtype=dtype)
+        small_pages_past(column, ready)
+        if name in _UNSET:
+            column[:ready] = _UNSET[name]
+        return column
 
     def _prepare(self, needed: int) -> None:
         """Set the spare slots up to ``needed`` (and some way past it) for new records."""
         ready = min(self.capacity, max(needed, self._ready + READY_AHEAD))
-        for name in _UNSET:
-            self.columns[name][self._ready : ready] = _UNSET[name]
+        for name, value in _UNSET.items():
+            if name in self.columns:
+                self.columns[name][self._ready : ready] = value
+        self._spare.fill(self.columns, self._ready, ready)
         self._ready = ready
 
     def _grow(self, capacity: int) -> None:
+        _check_capacity(capacity)
         old = self.capacity
         columns = {}
-        for name in self.NAMES:
-            column = self._empty(name, capacity, 0)
-            drawn = name in RUN_ONLY and name != "u_returnable"
-            column[: old if drawn else self._ready] = self.columns[name][
-                : old if drawn else self._ready
-            ]
+        for name in self.names:
+            column = self._empty(name, capacity, self._ready)
+            column[: self._ready] = self.columns[name][: self._ready]
             columns[name] = column
-        for name, values in self._fill_draws(capacity - old).items():
-            columns[name][old:] = values
+        self._spare.reserve(old, capacity - old)
         self.columns = columns
         self.capacity = capacity
         self.mv = {name: memoryview(column) for name, column in columns.items()}
@@ -206,3 +306,24 @@ class Population:
         self.capacity = self.size
         release_free_memory()
         return kept
+
+
+def indices_where(*parts: tuple[np.ndarray, int]) -> np.ndarray:
+    """The indices where each mask is true, plus its offset, one part after the other: what
+    ``np.concatenate([np.flatnonzero(mask) + offset, ...])`` gives, made a chunk at a time
+    with no temporary array of the result's size."""
+    out = np.empty(sum(int(np.count_nonzero(mask)) for mask, _ in parts), np.int64)
+    filled = 0
+    for mask, offset in parts:
+        for first in range(0, len(mask), _CHUNK):
+            found = np.flatnonzero(mask[first : first + _CHUNK])
+            found += offset + first
+            out[filled : filled + len(found)] = found
+            filled += len(found)
+    return out
+
+
+def _check_capacity(capacity: int) -> None:
+    """Record numbers (``parent``) are 32-bit."""
+    if capacity > np.iinfo(ATTRIBUTES["parent"]).max:
+        raise ValueError(f"{capacity:,} records are more than a run can number")

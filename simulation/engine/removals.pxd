@@ -20,7 +20,7 @@ cdef class RemovalStage:
     cdef public signed char[:] route
     cdef public signed char[:] household
     cdef public double[:] t_claim
-    cdef public long long[:] parent
+    cdef public int[:] parent
 
     @cython.locals(c=Py_ssize_t, claimed=double)
     cpdef Py_ssize_t tier(self, Py_ssize_t person)

@@ -13,12 +13,12 @@ run holds the run's records while it follows the people left at the end, so it n
 twice as much.
 
 Each record takes :data:`BYTES_PER_RECORD` bytes at the peak of a run: the record columns
-(their dtypes in :mod:`simulation.core.records`, 137 bytes) times :data:`OVERHEAD`, measured
-as the peak resident memory of one run minus that before it, over the records it made
-(docs/scenarios.md says how). A run whose estimate does not fit in the memory available now
-is refused; the environment variable ``ASYLUM_SIM_MAX_RECORDS`` replaces the limit (the most
-records a run may make), for a machine where the estimate is too cautious or another
-process will free memory.
+(their dtypes in :mod:`simulation.core.records`, 133 bytes) times :data:`OVERHEAD`, measured
+as the peak resident memory of one run minus that before it, over the records it made, with
+a margin (docs/scenarios.md says how). A run whose estimate does not fit in the memory
+available now is refused; the environment variable ``ASYLUM_SIM_MAX_RECORDS`` replaces the
+limit (the most records a run may make), for a machine where the estimate is too cautious or
+another process will free memory.
 """
 
 from __future__ import annotations
@@ -47,9 +47,10 @@ COLUMN_BYTES = (
     + len(OUTCOMES)
     + 4 * sum(len(names) for names in DRAWS.values())
 )
-#: peak memory of a run over its records' column bytes: 250 to 309 bytes a record were
-#: measured (docs/scenarios.md), 2.35 x 137 = 322 covers them
-OVERHEAD = 2.35
+#: peak memory of a run over its records' column bytes: 146 to 177 bytes a record were
+#: measured (docs/scenarios.md; 162 at most for a million records or more), and
+#: 1.35 x 133 = 180 covers them, 11% above 162
+OVERHEAD = 1.35
 BYTES_PER_RECORD = math.ceil(COLUMN_BYTES * OVERHEAD)
 
 
