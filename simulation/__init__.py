@@ -34,11 +34,14 @@ _PUBLIC = {
     "sweep": "simulation.experiments.sweep",
     "load_sweep": "simulation.experiments.sweep",
     "sensitivity": "simulation.experiments.sensitivity",
+    "stream": "simulation.experiments.streaming",
+    "Partial": "simulation.experiments.streaming",
 }
 
 __all__ = [
     "InputError",
     "NoCrossing",
+    "Partial",
     "Replications",
     "Result",
     "Scenario",
@@ -49,6 +52,7 @@ __all__ = [
     "load_sweep",
     "run",
     "sensitivity",
+    "stream",
     "sweep",
 ]
 
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from .experiments.comparison import NoCrossing, break_even, compare
     from .experiments.replications import Replications, run
     from .experiments.sensitivity import sensitivity
+    from .experiments.streaming import Partial, stream
     from .experiments.sweep import load_sweep, sweep
     from .inputs.scenario import Scenario
     from .outputs.results import Result

@@ -33,6 +33,8 @@ PUBLIC = {
     "sweep": "simulation.experiments.sweep",
     "load_sweep": "simulation.experiments.sweep",
     "sensitivity": "simulation.experiments.sensitivity",
+    "stream": "simulation.experiments.streaming",
+    "Partial": "simulation.experiments.streaming",
 }
 
 

@@ -109,9 +109,14 @@ def slices(records: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
         yield {name: column[first : first + SLICE] for name, column in records.items()}
 
 
-def occupancy(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> Occupancy:
+def supported_stock(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> np.ndarray:
+    """People supported at each midnight t = 0..days (counted a slice of records at a time)."""
     supported = np.zeros(days + 1, dtype=np.int64)
     for part in slices(records):
         start, end = support_intervals(part, scenario)
         supported += timeline.stock(start, end, days)
-    return allocate(supported.astype(float), scenario)
+    return supported
+
+
+def occupancy(records: dict[str, np.ndarray], scenario: Scenario, days: int) -> Occupancy:
+    return allocate(supported_stock(records, scenario, days).astype(float), scenario)

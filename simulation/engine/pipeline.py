@@ -33,7 +33,7 @@ import numpy as np
 import simpy
 
 from ..core import schedules
-from ..core.records import DRAWS, AppealOutcome, DecisionOutcome, Origin
+from ..core.records import AppealOutcome, DecisionOutcome, Origin
 from ..core.units import DAYS_PER_MONTH, DAYS_PER_YEAR, INF, per_day
 from ..core.vocabulary import ROUTE_CODES
 from ..inputs.scenario import Scenario
@@ -43,7 +43,7 @@ from .appeals import AppealStage
 from .decisions import DecisionStage, FastTrackRule
 from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
-from .population import RUN_ONLY, Population, draw_block, release_free_memory
+from .population import RUN_ONLY, Population, indices_where, release_free_memory
 from .queueing import at, events_scheduled, run_until
 from .reentry import Reentry
 from .removals import RemovalStage, class_members, priority_tiers
@@ -82,7 +82,9 @@ class Pipeline:
 
     ``policies`` are runtime objects with the hooks of
     :class:`simulation.policies.contract.Policy`; the engine calls only the hooks each one
-    overrides, so with no policies it runs exactly the core model.
+    overrides, so with no policies it runs exactly the core model. With ``keep_draws``
+    false the records never hold ``u_returnable`` unless returnability changes on dates (the
+    run reads it only then), so they cannot be collected with their draws.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Pipeline:
         streams: RandomStreams,
         policies: Sequence[Any] = (),
         arrivals_until: float | None = None,
+        keep_draws: bool = True,
     ) -> None:
         self.scenario = scenario
         self.horizon = float(scenario.horizon_days)
@@ -119,11 +122,15 @@ class Pipeline:
         n_stock = len(stock["u_grant"])
         claims = stream.columns  # handed over: the population frees each column it copies
         claims["origin"] = np.full(stream.count, _NEW_CLAIM, np.int8)
-        dynamic = streams["dynamic"]
+        dated = any(
+            schedules.changes_within(g.returnable_share, scenario.start_date, self.horizon)
+            for g in scenario.nationality_groups.values()
+        )
         self.population = Population(
             [stock, claims],
             spare=max(1024, stream.count // 4),
-            fill_draws=lambda n: draw_block({p: dynamic for p in DRAWS}, n),
+            stream=streams["dynamic"],
+            omit=() if keep_draws or dated else ("u_returnable",),
         )
         del stock, claims, stream
 
@@ -238,8 +245,8 @@ class Pipeline:
     def _bind(self) -> None:
         """Point every stage at the record arrays (again after the population grows)."""
         mv = self.population.mv
-        for name in INHERITED + ("origin", "parent"):
-            setattr(self, name, mv[name])
+        self._inherited = [mv[name] for name in INHERITED if name in mv]
+        self.origin, self.parent = mv["origin"], mv["parent"]
         for stage in (self.decisions, self.appeals, self.after_refusal, self.removals):
             stage.bind(mv)
 
@@ -250,11 +257,11 @@ class Pipeline:
         columns = self.population.columns
         size = self.population.size
         origin = columns["origin"][:size]
-        waiting = np.flatnonzero(origin == Origin.STOCK_AWAITING)
-        new = np.arange(n_stock, size)
-        new = new[columns["dec_outcome"][new] != _DIVERTED]
-        claimants = np.concatenate([waiting, new])
-        del waiting, new  # the set-up's peak of memory is here: keep it low
+        # the set-up's peak of memory is here: the indices made with no copies of their size
+        claimants = indices_where(
+            (origin[:n_stock] == Origin.STOCK_AWAITING, 0),
+            (columns["dec_outcome"][n_stock:size] != _DIVERTED, n_stock),
+        )
         self.decisions.tentative_withdrawals(columns, claimants)
         for hook in on_claims:
             hook(claimants)
@@ -344,8 +351,7 @@ class Pipeline:
     def _child(self, parent: int, origin: int) -> int:
         """A new record continuing ``parent``'s attributes."""
         child, _moved = self.population.add(1)
-        for name in INHERITED:
-            view = getattr(self, name)
+        for view in self._inherited:
             view[child] = view[parent]
         if self.returnability.changes_on_dates:
             self.returnability.inherit(child, parent)
@@ -396,6 +402,43 @@ class Pipeline:
                 gc.enable()
         return len(stops)
 
+    def run_to(self, day: float) -> None:
+        """Run every event due before ``day`` (the horizon at most) and stop there, with the
+        cyclic garbage collector paused meanwhile, as :meth:`run` does for the whole run.
+        Called with increasing days and then the horizon, it runs the same events in the same
+        order as :meth:`run`: a run can be stopped anywhere and resumed."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            run_until(self.env, min(day, self.horizon))
+        finally:
+            if collecting:
+                gc.enable()
+
+    def records_so_far(self) -> dict[str, np.ndarray]:
+        """Read-only views of the records made so far, as they stand now: what has happened,
+        and times drawn ahead that may still change, all after now. Read them before the run
+        goes on (it writes to them, and may move them)."""
+        size = self.population.size
+        return _read_only({name: column[:size] for name, column in self.population.columns.items()})
+
+    def reports_so_far(self) -> dict[str, Any]:
+        """What each policy would report if the run ended now (:meth:`Policy.finish` on the
+        records so far, with the horizon now), by policy name. Any random draws a report
+        makes are undone, so the run goes on as if it had not been asked."""
+        now = float(self.env.now)
+        records = self.records_so_far()
+        reports = {}
+        for policy in self.policies:
+            generators = [v for v in vars(policy).values() if isinstance(v, np.random.Generator)]
+            states = [g.bit_generator.state for g in generators]
+            try:
+                reports[policy.name] = policy.finish(records, now)
+            finally:
+                for generator, state in zip(generators, states, strict=True):
+                    generator.bit_generator.state = state
+        return reports
+
 
 def month_ends(horizon: float) -> list[float]:
     """The days at which a run of ``horizon`` days stops to report: the end of each simulated
@@ -420,15 +463,25 @@ def run_pipeline(
     month). With ``keep_draws`` false the records leave out the columns only the run needs
     (:data:`.population.RUN_ONLY`: the draws, ``u_returnable``), which no output reads."""
     started = time.perf_counter() if started is None else started
-    pipeline = Pipeline(scenario, streams, policies, arrivals_until)
+    pipeline = Pipeline(scenario, streams, policies, arrivals_until, keep_draws)
     release_free_memory()  # the set-up's temporaries
     pipeline.run(progress)
+    return collect(pipeline, streams, started, keep_draws)
+
+
+def collect(
+    pipeline: Pipeline, streams: RandomStreams, started: float, keep_draws: bool = True
+) -> RunRecords:
+    """The records and policy reports of a pipeline run to its horizon (``started``: when
+    the run began, by ``time.perf_counter``). The pipeline is emptied on the way: the
+    stages hold memoryviews of the columns, so with them gone the columns shrink in place."""
+    scenario = pipeline.scenario
     events = events_scheduled(pipeline.env)  # the model's own: stops are not events
     population, horizon = pipeline.population, pipeline.horizon
     arrivals_by_day = pipeline.arrivals_by_day
     readable = _read_only(population.finished())
     outputs = {p.name: p.finish(readable, horizon) for p in pipeline.policies}
-    # the stages hold memoryviews of the columns: gone first, the columns shrink in place
+    vars(pipeline).clear()
     del pipeline, readable
     records = population.compact(() if keep_draws else RUN_ONLY)
     return RunRecords(
@@ -442,6 +495,15 @@ def run_pipeline(
         wall_seconds=time.perf_counter() - started,
         policy_outputs=outputs,
     )
+
+
+def discard(pipeline: Pipeline) -> None:
+    """Let go of a run stopped before its end: the pipeline is emptied and its records,
+    stages and pending events freed now (they form reference cycles, which only the cyclic
+    garbage collector frees), and the memory handed back."""
+    vars(pipeline).clear()
+    gc.collect()
+    release_free_memory()
 
 
 def _read_only(records: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -255,6 +255,89 @@ def _count_by(times: np.ndarray, horizon: float) -> int:
     return int(np.count_nonzero(times <= horizon))
 
 
+@dataclass
+class DailySeries:
+    """A run's daily series (by name, in the order of the table) and what they are made of:
+    the cost ledger (GBP by category and day), the occupancy, the names of the series that
+    count records (stocks of a stage and cumulative events: each record adds to them on its
+    own), and, when asked for, how many of each kind of event happened by the horizon."""
+
+    series: dict[str, np.ndarray]
+    ledger: dict[str, np.ndarray]
+    occupancy: accommodation.Occupancy
+    counted: frozenset[str]
+    counts: dict[str, int]
+
+
+def daily_series(
+    records: dict[str, np.ndarray],
+    scenario: Any,
+    days: int,
+    arrivals_by_day: Mapping[str, np.ndarray],
+    policy_outputs: Mapping[str, Any],
+    occupancy: accommodation.Occupancy | None = None,
+    horizon: float | None = None,
+) -> DailySeries:
+    """Every daily series of a run at midnights 0..days (the records, the arrivals and the
+    policies' reports cut at ``days``), with the occupancy given or computed from the
+    records; with ``horizon``, the count of each kind of event by then as well."""
+    series: dict[str, np.ndarray] = dict(stage_series(records, days))
+    counted = set(series)
+    if occupancy is None:
+        occupancy = accommodation.occupancy(records, scenario, days)
+    series["in_hotel"] = occupancy.by_type["hotels"]
+    series["in_dispersal"] = occupancy.by_type["dispersal"]
+    series["in_large_sites"] = occupancy.by_type["large_sites"]
+    series["supported_total"] = occupancy.supported
+    counts: dict[str, int] = {}
+    for name, times in each_event_times(records):  # each kind freed once counted
+        series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+        counted.add(f"cumulative_{name}")
+        if horizon is not None:
+            counts[name] = _count_by(times, horizon)
+    del times
+    for route, per_day in arrivals_by_day.items():
+        series[f"cumulative_arrivals_{route}"] = np.concatenate([[0], np.cumsum(per_day[:days])])
+
+    ledger = costs.ledger(records, scenario, occupancy, days)
+    for output in policy_outputs.values():
+        costs.add(ledger, {name: values[:days] for name, values in output.costs.items()})
+        for name, stay in output.stays.items():
+            series[name] = timeline.stock(stay.start, stay.end, days)
+        for name, times in output.events.items():
+            series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+    for name, values in daily_costs(ledger).items():
+        series[name] = np.concatenate([[0.0], np.cumsum(values)])
+    return DailySeries(series, ledger, occupancy, frozenset(counted), counts)
+
+
+def daily_costs(ledger: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The daily amounts behind each cumulative cost series, by series name: the total,
+    then each category of the ledger."""
+    amounts = {"cumulative_cost_gbp": sum(ledger.values())}
+    for name, values in ledger.items():
+        amounts[f"cumulative_cost_{name}_gbp"] = values
+    return amounts
+
+
+def tidy_frame(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Series of equal length as a tidy table (date, metric, value), metric by metric; the
+    metric is categorical, its categories the names in alphabetical order."""
+    names = list(series)
+    alphabetical = sorted(names)
+    place = {name: index for index, name in enumerate(alphabetical)}
+    codes = np.repeat(np.array([place[name] for name in names], dtype=np.int32), len(dates))
+    return pd.DataFrame(
+        {
+            "date": np.tile(dates.values, len(names)),
+            "metric": pd.Categorical.from_codes(codes, categories=pd.Index(alphabetical)),
+            "value": np.concatenate([np.asarray(v, dtype=float) for v in series.values()])
+            if names
+            else np.zeros(0),
+        }
+    )
+
+
 def build(
     run: RunRecords,
     keep_records: bool = False,
@@ -267,37 +350,18 @@ def build(
     records = run.records
     dates = pd.date_range(scenario.start_date, periods=days + 1, freq="D")
 
-    series: dict[str, np.ndarray] = dict(stage_series(records, days))
-    occupancy = accommodation.occupancy(records, scenario, days)
-    series["in_hotel"] = occupancy.by_type["hotels"]
-    series["in_dispersal"] = occupancy.by_type["dispersal"]
-    series["in_large_sites"] = occupancy.by_type["large_sites"]
-    series["supported_total"] = occupancy.supported
-    counts: dict[str, int] = {}
-    for name, times in each_event_times(records):  # each kind freed once counted
-        series[f"cumulative_{name}"] = timeline.cumulative(times, days)
-        counts[name] = _count_by(times, run.horizon)
-    del times
-    for route, per_day in run.arrivals_by_day.items():
-        series[f"cumulative_arrivals_{route}"] = np.concatenate([[0], np.cumsum(per_day)])
-
-    ledger = costs.ledger(records, scenario, occupancy, days)
+    daily = daily_series(
+        records, scenario, days, run.arrivals_by_day, run.policy_outputs, horizon=run.horizon
+    )
+    series, ledger, counts = daily.series, daily.ledger, daily.counts
+    del daily
     policy_summaries: dict[str, dict[str, float]] = {}
     for policy, output in run.policy_outputs.items():
-        costs.add(ledger, output.costs)
         summary_of_policy = dict(output.summary)
-        for name, stay in output.stays.items():
-            stock = timeline.stock(stay.start, stay.end, days)
-            series[name] = stock
-            summary_of_policy[f"peak_{name}"] = float(stock.max())
-            summary_of_policy[f"final_{name}"] = float(stock[-1])
-        for name, times in output.events.items():
-            series[f"cumulative_{name}"] = timeline.cumulative(times, days)
+        for name in output.stays:
+            summary_of_policy[f"peak_{name}"] = float(series[name].max())
+            summary_of_policy[f"final_{name}"] = float(series[name][-1])
         policy_summaries[policy] = summary_of_policy
-    total_daily = sum(ledger.values())
-    series["cumulative_cost_gbp"] = np.concatenate([[0.0], np.cumsum(total_daily)])
-    for name, values in ledger.items():
-        series[f"cumulative_cost_{name}_gbp"] = np.concatenate([[0.0], np.cumsum(values)])
 
     factors = costs.discount_factors(scenario.discount_rate_per_year, days)
     by_category = {name: float(values.sum()) for name, values in ledger.items()}
@@ -339,14 +403,7 @@ def build(
         families.update(after_end.families)
     summary = assemble(values, families)
 
-    frame = pd.DataFrame(
-        {
-            "date": np.tile(dates.values, len(series)),
-            "metric": np.repeat(list(series), days + 1),
-            "value": np.concatenate([np.asarray(v, dtype=float) for v in series.values()]),
-        }
-    )
-    frame["metric"] = frame["metric"].astype("category")
+    frame = tidy_frame(series, dates)
     manifest = {
         "package": "asylum-policy-sim",
         "version": package_version(),

@@ -44,7 +44,11 @@ Hook points, in the order a person meets them:
 ``start()``
     once before the run, after everything else: open queues, schedule events.
 ``finish(records, horizon)``
-    after the run, with the read-only records: a :class:`PolicyOutput`.
+    after the run, with the read-only records: a :class:`PolicyOutput`. A streamed run
+    (:func:`simulation.experiments.streaming.stream`) also asks at each stop, with the records
+    as they stand and ``horizon`` the stop: a report must leave the policy as it was (draws
+    from its generators are undone) and be exact up to ``horizon``; times after it may be
+    tentative, since only the dates before the stop are shown.
 """
 
 from __future__ import annotations
