@@ -13,6 +13,7 @@
     asylum-sim sweep SWEEP.yaml|SCENARIO.yaml --out DIR [--workers N | --serial | --scheduler A]
                [--resume] [--sampler S] [--points N] [--replications N] [--seed N] [--years Y]
     asylum-sim sensitivity DIR --metric M [--scenario NAME] [--versus NAME]
+    asylum-sim demo [SCENARIO ...] [--port N] [--host 127.0.0.1]   (needs the demo extra)
 
 A scenario or sweep file that is not found as given is looked up among the shipped scenarios
 (``baseline.yaml``, ``scenarios/history/uk_2023_2025.yaml``), so the commands work from any
@@ -480,6 +481,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="analyse the paired difference from this base scenario (default: none)",
     )
+
+    demo = command(
+        "demo",
+        "a live teaching demo in the browser",
+        "Starts a local web page with the shipped scenarios and the files given: move a "
+        "lever and watch the charts respond beside the baseline. Needs the demo extra "
+        '(pip install -e ".[demo]"); everything is served from this machine.',
+    )
+    demo.add_argument(
+        "scenarios",
+        nargs="*",
+        type=Path,
+        metavar="SCENARIO",
+        help="more scenario files for the menu (one that does not load says why on the page)",
+    )
+    demo.add_argument(
+        "--port", type=_non_negative_int, default=8000, metavar="N", help="port (0: a free one)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
     return parser
 
 
@@ -903,6 +923,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoUnavailable, serve
+
+    def ready(url: str, presets: list[Any]) -> None:
+        for preset in presets:
+            for problem in preset.problems:
+                print(f"{preset.origin}: {problem}", file=sys.stderr)
+        print(f"demo at {url} (Ctrl-C stops it)", flush=True)
+
+    try:
+        serve([_find(path) for path in args.scenarios], args.host, args.port, ready)
+    except DemoUnavailable as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"demo: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _plot(figures: dict[str, Any], args: argparse.Namespace) -> None:
     from .outputs.figures import write_figures
 
@@ -926,6 +966,7 @@ COMMANDS = {
     "calibrate": cmd_calibrate,
     "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity,
+    "demo": cmd_demo,
 }
 
 
