@@ -393,8 +393,11 @@ def test_a_large_enough_sample_gives_no_warning(tmp_path):
 
 
 def test_a_morris_sweep_too_small_is_warned_about_too(tmp_path):
-    with pytest.warns(SensitivityWarning, match=r"r=4 trajectories.*r=\d+ would be needed"):
+    with pytest.warns(SensitivityWarning, match=r"r=4 trajectories.*r=\d+ would be needed") as w:
         sensitivity(_analytic_sweep(tmp_path, "morris", 4), "total_cost_gbp")
+    said = str(w[0].message)
+    assert re.search(r"interval is ±-?£[\d,.]+(m|bn)?, wider than ±-?£", said), said  # money
+    assert not re.search(r"\de[+-]\d", said), said  # never scientific notation
 
 
 def _one_line_error(capsys, argv) -> str:

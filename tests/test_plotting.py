@@ -340,6 +340,8 @@ def test_morris_plot_puts_each_parameter_at_mu_star_and_sigma():
     assert np.array_equal(points.get_xdata(), [5e7, 2e7])
     assert np.array_equal(points.get_ydata(), [3e7, 1e7])
     assert [t.get_text() for t in ax.texts] == ["a.x", "b.y"]
+    assert ax.get_legend() is None  # a legend's marker would read as another parameter
+    assert "bars the 95% CI of mu*" in ax.get_title(loc="left")
     with pytest.raises(InputError, match="needs Sobol"):
         plot_sensitivity(table.drop(columns="sigma"))
 

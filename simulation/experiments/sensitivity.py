@@ -168,7 +168,7 @@ def sensitivity(
     spec, y = per_point(directory, metric, scenario, versus)
     table = indices(spec, y, conf_level)
     table.attrs["metric"] = metric
-    note = precision_note(spec, table)
+    note = precision_note(spec, table, metric)
     if note is not None:
         warnings.warn(note, SensitivityWarning, stacklevel=2)
     return table
@@ -183,19 +183,23 @@ def plot_sensitivity(table: pd.DataFrame, ax: Any = None) -> Any:
     return sensitivity_chart(table, table.attrs.get("metric"), ax=ax)
 
 
-def precision_note(spec: SweepSpec, table: pd.DataFrame) -> str | None:
+def precision_note(spec: SweepSpec, table: pd.DataFrame, metric: str = "") -> str | None:
     """What is wrong when the widest interval exceeds :data:`PRECISION` (None if it does
     not), with about the sample size that would bring it within: intervals narrow as one over
-    the square root of the sample."""
+    the square root of the sample. Morris effects are in the metric's unit (money as money)."""
     if spec.sampler == "sobol":
         widest = float(table[["S1_conf", "ST_conf"]].max().max())
         allowed, what, unit = PRECISION, "N", "base samples"
         scale = f"±{PRECISION:g}"
+        shown = f"{widest:.3g}"
     else:
         widest = float(table["mu_star_conf"].max())
         largest = float(table["mu_star"].abs().max())
         allowed, what, unit = PRECISION * largest, "r", "trajectories"
-        scale = f"±{allowed:.3g} (a tenth of the largest mu*, {largest:.3g})"
+        scale = (
+            f"±{_amount(allowed, metric)} (a tenth of the largest mu*, {_amount(largest, metric)})"
+        )
+        shown = _amount(widest, metric)
     n = spec.points
     if math.isnan(widest) or math.isnan(allowed):
         return (
@@ -213,6 +217,15 @@ def precision_note(spec: SweepSpec, table: pd.DataFrame) -> str | None:
     else:
         advice = "a larger sweep is needed"
     return (
-        f"with {what}={n} {unit} the widest 95% interval is ±{widest:.3g}, wider than "
+        f"with {what}={n} {unit} the widest 95% interval is ±{shown}, wider than "
         f"{scale}: the indices cannot tell the parameters apart; {advice}"
     )
+
+
+def _amount(value: float, metric: str) -> str:
+    """An effect in the metric's unit: money as money (£m, £bn), other figures to 3 digits."""
+    if metric.endswith("_gbp") and math.isfinite(value):
+        from ..outputs.report import number
+
+        return number(value, "gbp")
+    return f"{value:.3g}"

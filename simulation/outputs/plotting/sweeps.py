@@ -163,7 +163,6 @@ def _morris(table: pd.DataFrame, metric: str | None, ax: Axes | None) -> Axes:
         ecolor="0.4",
         elinewidth=1.0,
         capsize=2,
-        label="parameter (bar: 95% CI of mu*)",
     )
     for name, xi, yi in zip(table["parameter"], mu, sigma, strict=True):
         ax.annotate(str(name), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
@@ -175,7 +174,7 @@ def _morris(table: pd.DataFrame, metric: str | None, ax: Axes | None) -> Axes:
     value_axis(ax.yaxis, unit, values)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Morris screening{_about(metric)}", loc="left", fontsize=11)
+    title = f"Morris screening{_about(metric)}: one point a parameter, bars the 95% CI of mu*"
+    ax.set_title(title, loc="left", fontsize=11)
     tidy(ax, grid="both")
-    legend(ax, loc="lower right")
     return ax
