@@ -118,7 +118,7 @@ def test_a_broken_file_is_a_preset_with_its_problems(tmp_path):
 def test_spending_per_year_equals_the_results_yearly_table():
     scenario = _load("return_hubs.yaml", 1.5)
     result = run(scenario, seed=1, quiet=True)
-    per_year = charts.yearly_cost(charts.wide(result.series), scenario.start_date)
+    per_year = charts.yearly_cost(charts.wide(result.series))
     expected = result.yearly()["cost_gbp"]
     assert [str(year) for year in per_year.index] == list(expected.index)
     np.testing.assert_allclose(per_year.to_numpy(), expected.to_numpy(), rtol=1e-12)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..outputs.plotting import date_axis, metric_label, value_axis
 from ..outputs.plotting.axes import COLOURS, axis_label, capitalised, legend, tidy, unit_text
+from ..outputs.yearly import yearly_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -120,17 +121,13 @@ def offshore(frame: Frame, ax: Axes) -> None:
     _finish(ax, frame, metrics[0], "People sent offshore", drawn)
 
 
-def yearly_cost(series: pd.DataFrame, start: Any) -> pd.Series:
-    """Spending in each calendar year (the last one as far as the series goes), from the
-    cumulative cost, whose value on a date is the spending before that day: each day's
-    spending is the step to the next date, counted in the year of its day."""
-    if "cumulative_cost_gbp" not in series or series.empty:
+def yearly_cost(series: pd.DataFrame) -> pd.Series:
+    """Spending in each calendar year (the last one as far as the series goes), indexed by
+    year: the library's yearly table (:mod:`simulation.outputs.yearly`) of the series so far."""
+    if "cumulative_cost_gbp" not in series or len(series) < 2:
         return pd.Series(dtype=float)
-    cumulative = series["cumulative_cost_gbp"]
-    steps = cumulative.diff().shift(-1)
-    steps.iloc[0] = steps.iloc[0] + cumulative.iloc[0] if len(steps) > 1 else cumulative.iloc[0]
-    per_year = steps.groupby(steps.index.year).sum(min_count=1).dropna()
-    per_year.index.name = "year"
+    per_year = yearly_table(series[["cumulative_cost_gbp"]])["cost_gbp"]
+    per_year.index = per_year.index.astype(int).rename("year")
     return per_year
 
 
@@ -142,7 +139,7 @@ def cost(frame: Frame, ax: Axes) -> None:
     width = 0.8 / len(sides)
     drawn: list[float] = []
     for i, (name, data, style) in enumerate(sides):
-        per_year = yearly_cost(data, frame.start)
+        per_year = yearly_cost(data)
         x = per_year.index.to_numpy(dtype=float) + (i - (len(sides) - 1) / 2) * width
         ax.bar(x, per_year.to_numpy(), width=width, color=COLOURS[0], label=name, **style)
         drawn.extend(per_year.to_numpy())
