@@ -883,7 +883,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         with_assumptions,
         yearly_text,
     )
-    from .outputs.results import Result, write_csv
+    from .outputs.results import Result
+    from .outputs.writing import write_csv
 
     scenario = _load(args.scenario, args.years)
     whole_life = WHOLE_LIFE_YEARS if args.whole_life else None

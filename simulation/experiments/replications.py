@@ -18,8 +18,8 @@ from ..core.errors import InputError
 from ..core.progress import counter
 from ..inputs.scenario import Scenario
 from ..outputs.cohorts import checked_window
-from ..outputs.results import Result, describe_run, headline, write_csv
-from ..outputs.writing import atomic_path, check_output_directory, write_json
+from ..outputs.results import Result, describe_run, headline
+from ..outputs.writing import atomic_path, check_output_directory, write_csv, write_json
 from .evaluate import Point, check_whole_life_years, evaluate, run_one
 from .executors import map_ordered
 

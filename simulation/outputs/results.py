@@ -29,7 +29,7 @@ from . import assumptions, costs, waiting
 from .outcomes import OUTCOMES
 from .report import horizon_text, number
 from .whole_life import AfterEnd
-from .writing import atomic_path, check_output_directory, write_json
+from .writing import atomic_path, check_output_directory, write_csv, write_json
 from .writing import json_default as json_default  # where it lived before writing.py
 
 #: The figures a short description of a run gives: (key in the flat summary, label, unit).
@@ -146,13 +146,6 @@ class Result:
         written.append(write_csv(directory / "summary.csv", flat))
         written.append(write_csv(directory / "series.csv", self.series))
         return written
-
-
-def write_csv(path: Path, frame: pd.DataFrame, index: bool = False) -> Path:
-    """``frame`` as CSV at ``path``, atomically (floats as Python writes them: exact)."""
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=index)
-    return path
 
 
 def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, float]:

@@ -155,6 +155,14 @@ def json_text(value: Any, indent: int | None = 2) -> str:
     )
 
 
+def write_csv(path: str | os.PathLike[str], frame: Any, index: bool = False) -> Path:
+    """``frame`` (a DataFrame) as CSV at ``path``, atomically (floats as Python writes them:
+    exact)."""
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=index)
+    return Path(path)
+
+
 def write_json(path: str | os.PathLike[str], value: Any, indent: int | None = 2) -> Path:
     """Write ``value`` as strict JSON (:func:`json_text`) to ``path``, atomically."""
     return atomic_write_text(path, json_text(value, indent))
