@@ -171,14 +171,14 @@ def run_with_and_without_booking(scenario, seed, monkeypatch):
     cancelled: list[int] = []
 
     class Counting(DecisionStage):
-        def _save_claim(self, person):
+        def save(self, person):
             counts["booked"] += 1
-            return super()._save_claim(person)
+            return super().save(person)
 
-        def _restore_claim(self, person, saved):
+        def restore(self, person, saved):
             counts["cancelled"] += 1
             cancelled.append(person)
-            return super()._restore_claim(person, saved)
+            return super().restore(person, saved)
 
     class NotBooking(Counting):
         def book_ahead(self, change_times):

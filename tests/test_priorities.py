@@ -14,7 +14,7 @@ from test_removals import removals, stock_only
 
 from simulation.core.records import DecisionOutcome, ExitOutcome, Origin
 from simulation.engine.decisions import FastTrackRule
-from simulation.engine.queueing import Queue
+from simulation.engine.queueing import Callbacks, Queue
 from simulation.engine.removals import dated_tiers
 from simulation.experiments.replications import run_one
 from simulation.validation.targets import Target, simulated
@@ -109,9 +109,7 @@ def weighted_starts(weights, zero_weight_only: bool = False) -> list[int]:
         "q",
         memoryview(work),
         memoryview(entry),
-        lambda p, t: True,
-        lambda p, t: started.append(int(p >= n0)),
-        lambda p, t: None,
+        Callbacks(lambda p, t: True, lambda p, t: started.append(int(p >= n0)), lambda p, t: None),
         tiers=2,
     )
     queue.preload(np.arange(n0), entry[:n0], tier=0)

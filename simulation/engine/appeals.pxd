@@ -4,9 +4,9 @@ cimport cython
 
 cdef double INF
 cdef signed char _APPEAL_PENDING, _ALLOWED, _DISMISSED
-from simulation.engine.queueing cimport Queue
+from simulation.engine.queueing cimport Handler, Queue
 
-cdef class AppealStage:
+cdef class AppealStage(Handler):
     cdef public object rights_exhausted
     cdef public list allowed_rate
     cdef public double lodged_share
@@ -20,9 +20,6 @@ cdef class AppealStage:
     cdef public signed char[:] group
 
     cpdef refused(self, Py_ssize_t person, double now)
-    cpdef _hearing(self, Py_ssize_t person, double now)
+    cpdef begin(self, Py_ssize_t person, double now)
     @cython.locals(rate=double)
-    cpdef _determined(self, Py_ssize_t person, double now)
-
-
-cpdef bint _always(Py_ssize_t _person, double _now)
+    cpdef finish(self, Py_ssize_t person, double now)

@@ -14,15 +14,16 @@ import simpy
 
 from ..core.records import AppealOutcome
 from ..core.units import INF
-from .queueing import Queue
+from .queueing import Handler, Queue
 
 _APPEAL_PENDING = int(AppealOutcome.PENDING)
 _ALLOWED = int(AppealOutcome.ALLOWED)
 _DISMISSED = int(AppealOutcome.DISMISSED)
 
 
-class AppealStage:
-    """Lodging, the tribunal queue and determinations."""
+class AppealStage(Handler):
+    """Lodging, the tribunal queue and determinations (the queue's
+    :class:`~simulation.engine.queueing.Handler`: nobody leaves the tribunal queue)."""
 
     def __init__(
         self,
@@ -39,9 +40,7 @@ class AppealStage:
             "appeals",
             mv["work_appeal"],
             mv["t_app_start"],
-            _always,
-            self._hearing,
-            self._determined,
+            self,
         )
         self.bind(mv)
 
@@ -72,10 +71,12 @@ class AppealStage:
         else:
             self.rights_exhausted(person, now)
 
-    def _hearing(self, person: int, now: float) -> None:
+    def begin(self, person: int, now: float) -> None:
+        """The hearing starts now."""
         self.t_app_hearing[person] = now
 
-    def _determined(self, person: int, now: float) -> None:
+    def finish(self, person: int, now: float) -> None:
+        """The appeal is determined now."""
         self.t_app_end[person] = now
         rate = self.allowed_rate[self.group[person]]
         if self.u_allowed[person] < rate:
@@ -83,7 +84,3 @@ class AppealStage:
         else:
             self.app_outcome[person] = _DISMISSED
             self.rights_exhausted(person, now)
-
-
-def _always(_person: int, _now: float) -> bool:
-    return True

@@ -5,9 +5,9 @@ cimport cython
 cdef double INF
 cdef signed char _PENDING, _WITHDRAWN, _DIVERTED, _GRANTED, _REFUSED
 cdef Py_ssize_t _REENTRY_ORIGIN, _LEGACY, _REST, _FAST
-from simulation.engine.queueing cimport Queue
+from simulation.engine.queueing cimport Handler, Queue
 
-cdef class DecisionStage:
+cdef class DecisionStage(Handler):
     cdef public double withdrawal_rate
     cdef public object refused
     cdef public list fast_track
@@ -27,12 +27,12 @@ cdef class DecisionStage:
     cdef public signed char[:] route
 
     cpdef object fast_track_rule(self, Py_ssize_t person)
-    cpdef bint _still_claiming(self, Py_ssize_t person, double now)
-    cpdef _start(self, Py_ssize_t person, double now)
-    cpdef double _save_claim(self, Py_ssize_t person)
-    cpdef _restore_claim(self, Py_ssize_t person, double tentative_end)
+    cpdef bint still_waiting(self, Py_ssize_t person, double now) except -1
+    cpdef begin(self, Py_ssize_t person, double now)
+    cpdef object save(self, Py_ssize_t person)
+    cpdef restore(self, Py_ssize_t person, object tentative_end)
     @cython.locals(rate=double)
-    cpdef _decided(self, Py_ssize_t person, double now)
+    cpdef finish(self, Py_ssize_t person, double now)
     @cython.locals(tier=Py_ssize_t)
     cpdef claim(self, Py_ssize_t person, Py_ssize_t origin, double now)
     cpdef bint leave_one_by(self, Py_ssize_t person, double time)

@@ -27,7 +27,7 @@ import simpy
 
 from ..core.records import DecisionOutcome, Origin
 from ..core.units import INF
-from .queueing import Queue
+from .queueing import Handler, Queue
 
 _PENDING = int(DecisionOutcome.PENDING)
 _WITHDRAWN = int(DecisionOutcome.WITHDRAWN)
@@ -75,8 +75,9 @@ DivertOne = Callable[[int, float], bool]
 OnClaim = Callable[[int, float], None]
 
 
-class DecisionStage:
-    """The initial-decision queue and what happens when a claim is decided."""
+class DecisionStage(Handler):
+    """The initial-decision queue and what happens when a claim is decided (the queue's
+    :class:`~simulation.engine.queueing.Handler`)."""
 
     def __init__(
         self,
@@ -101,9 +102,7 @@ class DecisionStage:
             "decisions",
             mv["work_decision"],
             mv["t_claim"],
-            self._still_claiming,
-            self._start,
-            self._decided,
+            self,
             tiers=3 if self.fast_track else 2,
         )
         self.bind(mv)
@@ -199,27 +198,29 @@ class DecisionStage:
     def book_ahead(self, change_times: list[float]) -> None:
         """With one first-come-first-served queue, idle caseworkers book known claims."""
         if self.later_claims_tier == _LEGACY and not self.fast_track:
-            self.queue.allow_reservations(change_times, self._save_claim, self._restore_claim)
+            self.queue.allow_reservations(change_times)
 
     # ------------------------------------------------------------------ the queue
 
-    def _still_claiming(self, person: int, now: float) -> bool:
+    def still_waiting(self, person: int, now: float) -> bool:
+        """Still claiming: not withdrawn by ``now``."""
         return self.t_dec_end[person] > now
 
-    def _start(self, person: int, now: float) -> None:
+    def begin(self, person: int, now: float) -> None:
         self.t_dec_start[person] = now
         self.t_dec_end[person] = INF
         self.dec_outcome[person] = _PENDING
 
-    def _save_claim(self, person: int) -> float:
+    def save(self, person: int) -> float:
         return self.t_dec_end[person]
 
-    def _restore_claim(self, person: int, tentative_end: float) -> None:
+    def restore(self, person: int, tentative_end: float) -> None:
         self.t_dec_start[person] = np.nan
         self.t_dec_end[person] = tentative_end
         self.dec_outcome[person] = _WITHDRAWN
 
-    def _decided(self, person: int, now: float) -> None:
+    def finish(self, person: int, now: float) -> None:
+        """The claim is decided now."""
         self.t_dec_end[person] = now
         rate = self.grant_rate[self.group[person]]
         if self.u_grant[person] < rate:

@@ -21,7 +21,7 @@ from ..core.records import READABLE_BY_POLICIES, DecisionOutcome
 from .after_refusal import AfterRefusal
 from .decisions import DecisionStage
 from .population import Population
-from .queueing import Due, Queue, at, now
+from .queueing import Callbacks, Due, Queue, at, now
 from .reentry import FROM_POLICY
 from .removals import RemovalStage
 
@@ -141,7 +141,9 @@ class PolicyView:
         """A queue of the policy's own, served by a pool of servers (see
         :class:`simulation.engine.queueing.Queue`): ``work[person]`` is a unit of service,
         ``entry_time[person]`` the time the person joined; tier 0 is served first."""
-        queue = Queue(self._env, name, work, entry_time, still_waiting, begin, finish, tiers)
+        queue = Queue(
+            self._env, name, work, entry_time, Callbacks(still_waiting, begin, finish), tiers
+        )
         if tiers > 1:
             queue.set_order([[tier] for tier in range(tiers)])
         return queue

@@ -8,9 +8,20 @@ cdef class Due:
     cdef public bint _ok
 
 
-cpdef schedule(object env, Due event, double delay)
+cdef bint COMPILED
 
-@cython.locals(queue=list, when=double, callbacks=list)
+cpdef schedule(object env, Due event, double delay)
+cpdef push_entry(list heap, tuple entry)
+@cython.locals(last=tuple, first=tuple)
+cpdef tuple pop_entry(list heap)
+@cython.locals(a_time=double, b_time=double, a_priority=long, b_priority=long)
+cdef bint _before(tuple a, tuple b) except -1
+@cython.locals(entry=tuple, parent=tuple, parent_position=Py_ssize_t)
+cdef int _sift_down(list heap, Py_ssize_t start, Py_ssize_t position) except -1
+@cython.locals(end=Py_ssize_t, start=Py_ssize_t, entry=tuple, child=Py_ssize_t, right=Py_ssize_t)
+cdef int _sift_up(list heap, Py_ssize_t position) except -1
+
+@cython.locals(queue=list, when=double, callbacks=list, due=Due)
 cpdef run_until(object env, double until)
 
 
@@ -33,22 +44,36 @@ cdef class Tier:
     cdef public object waiting
 
 
+cdef class Handler:
+    cpdef bint still_waiting(self, Py_ssize_t person, double now) except -1
+    cpdef begin(self, Py_ssize_t person, double now)
+    cpdef finish(self, Py_ssize_t person, double now)
+    cpdef object save(self, Py_ssize_t person)
+    cpdef restore(self, Py_ssize_t person, object saved)
+
+
+cdef class Callbacks(Handler):
+    cdef public object waiting_test
+    cdef public object on_begin
+    cdef public object on_finish
+
+
 cdef class Queue:
     cdef public object env
+    cdef public list events
+    cdef public object counter
+    cdef public object completed
     cdef public object name
     cdef public object work
     cdef public object entry_time
-    cdef public object still_waiting
-    cdef public object begin
-    cdef public object finish
+    cdef public Handler handler
     cdef public list tiers
     cdef public Py_ssize_t servers
     cdef public double rate
     cdef public Py_ssize_t busy
     cdef public double _wake_at
     cdef public list change_times
-    cdef public object booking
-    cdef public object unbook
+    cdef public bint booking
     cdef public object reservations
     cdef public double _stable
     cdef public double _stable_from
@@ -66,10 +91,12 @@ cdef class Queue:
     cpdef _cancel_latest_booking(self)
     cpdef _wake_later(self, double when, double now)
     cpdef Py_ssize_t _next(self, double now)
-    @cython.locals(tier=Tier, known=double, person=Py_ssize_t)
+    @cython.locals(tier=Tier, known=double, person=Py_ssize_t, handler=Handler)
     cpdef Py_ssize_t _next_single(self, double now)
-    @cython.locals(rate=double, now=double, person=Py_ssize_t)
+    @cython.locals(rate=double, now=double, person=Py_ssize_t, handler=Handler)
     cpdef fill(self)
     @cython.locals(tier=Tier, stable=double, rate=double, start=double, position=Py_ssize_t,
-                   person=Py_ssize_t, event=Due)
+                   person=Py_ssize_t, event=Due, handler=Handler)
     cpdef _book_ahead(self, double now)
+    cdef int _schedule(self, Due event, double now, double delay) except -1
+    cpdef _done(self, Due event)

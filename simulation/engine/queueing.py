@@ -40,6 +40,13 @@ from typing import Any
 import numpy as np
 import simpy
 
+try:
+    import cython
+
+    COMPILED = cython.compiled
+except ImportError:  # the pure-Python path needs no Cython
+    COMPILED = False
+
 INF = float("inf")
 NORMAL = 1  # simpy.events.NORMAL: the priority of an ordinary event
 
@@ -73,7 +80,85 @@ def at(env: simpy.Environment, delay: float, callback: Callable[[Due], None], va
 def schedule(env: simpy.Environment, event: Due, delay: float) -> None:
     """Enter ``event`` in SimPy's queue ``delay`` days from now, as
     ``env.schedule(event, NORMAL, delay)`` does, without the method call."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
+    push_entry(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
+
+
+# ------------------------------------------------------------------ SimPy's queue, typed
+#
+# SimPy's queue is a heap (a list, in heapq's order) of entries (time, priority, order of
+# scheduling, event), ordered as tuples compare: by time, then priority, then the order in
+# which they were scheduled, which is unique. Compiled, the two functions below do what
+# heapq.heappush and heapq.heappop do, step for step (the algorithm of CPython's heapq), but
+# compare the numbers directly instead of through Python's tuple comparison, which is most
+# of the cost of keeping the heap. The list they leave is the one heapq would leave, so
+# SimPy's own loop and heapq can take over from them at any point. Uncompiled, they are
+# heapq's.
+
+
+def push_entry(heap: list, entry: tuple) -> None:
+    """heapq.heappush(heap, entry) for SimPy's queue."""
+    if not COMPILED:
+        heappush(heap, entry)
+        return
+    heap.append(entry)
+    _sift_down(heap, 0, len(heap) - 1)
+
+
+def pop_entry(heap: list) -> tuple:
+    """heapq.heappop(heap) for SimPy's queue."""
+    if not COMPILED:
+        return heappop(heap)
+    last = heap.pop()
+    if not heap:
+        return last
+    first = heap[0]
+    heap[0] = last
+    _sift_up(heap, 0)
+    return first
+
+
+def _before(a: tuple, b: tuple) -> bool:
+    """Entry ``a`` comes before entry ``b``: sooner, or as soon and more urgent, or as soon,
+    as urgent and scheduled earlier (``a < b`` for the tuples)."""
+    a_time, b_time = a[0], b[0]
+    if a_time != b_time:
+        return a_time < b_time
+    a_priority, b_priority = a[1], b[1]
+    if a_priority != b_priority:
+        return a_priority < b_priority
+    return a[2] < b[2]
+
+
+def _sift_down(heap: list, start: int, position: int) -> None:
+    """heapq._siftdown: move the entry at ``position`` up towards ``start`` to its place."""
+    entry = heap[position]
+    while position > start:
+        parent_position = (position - 1) >> 1
+        parent = heap[parent_position]
+        if _before(entry, parent):
+            heap[position] = parent
+            position = parent_position
+            continue
+        break
+    heap[position] = entry
+
+
+def _sift_up(heap: list, position: int) -> None:
+    """heapq._siftup: move the smaller child up until a leaf is reached, put the entry
+    there and move it back up to its place."""
+    end = len(heap)
+    start = position
+    entry = heap[position]
+    child = 2 * position + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _before(heap[child], heap[right]):
+            child = right
+        heap[position] = heap[child]
+        position = child
+        child = 2 * position + 1
+    heap[position] = entry
+    _sift_down(heap, start, position)
 
 
 class Calendar:
@@ -110,7 +195,7 @@ class Calendar:
         # at ``when`` exactly, as SimPy's schedule() would enter it had the event been
         # scheduled when it was drawn: now + (when - now) can differ from when in the last bit
         env = self.env
-        heappush(env._queue, (when, NORMAL, next(env._eid), self.wake))
+        push_entry(env._queue, (when, NORMAL, next(env._eid), self.wake))
 
     def _run_earliest(self, _event: Due) -> None:
         self.wake = None
@@ -131,10 +216,15 @@ def run_until(env: simpy.Environment, until: float) -> None:
     """
     queue = env._queue
     while queue and queue[0][0] < until:
-        when, _priority, _eid, event = heappop(queue)
+        when, _priority, _eid, event = pop_entry(queue)
         env._now = when
-        callbacks = event.callbacks
-        event.callbacks = None
+        if type(event) is Due:
+            due = event  # compiled: its fields read directly, as C
+            callbacks = due.callbacks
+            due.callbacks = None
+        else:
+            callbacks = event.callbacks
+            event.callbacks = None
         for callback in callbacks:
             callback(event)
     env._now = until
@@ -166,14 +256,61 @@ class Tier:
         self.waiting: deque[int] = deque()
 
 
+class Handler:
+    """What a queue asks of the stage that owns it, one person at a time (``now`` in days):
+    whether a person reached at the head of the queue is still waiting (not withdrawn, not
+    gone), that service begins, and that it ends. A queue whose idle servers book known
+    arrivals ahead also asks what ``begin`` will overwrite (``save``) and to undo ``begin``
+    when a booking is cancelled (``restore``). Compiled, a queue calls these methods of a
+    compiled stage directly, without Python's calling convention."""
+
+    def still_waiting(self, person: int, now: float) -> bool:
+        return True
+
+    def begin(self, person: int, now: float) -> None:
+        pass
+
+    def finish(self, person: int, now: float) -> None:
+        pass
+
+    def save(self, person: int) -> Any:
+        return None
+
+    def restore(self, person: int, saved: Any) -> None:
+        pass
+
+
+class Callbacks(Handler):
+    """A handler made of three functions (a queue a policy opens)."""
+
+    def __init__(
+        self,
+        still_waiting: Callable[[int, float], bool],
+        begin: Callable[[int, float], None],
+        finish: Callable[[int, float], None],
+    ) -> None:
+        self.waiting_test = still_waiting
+        self.on_begin = begin
+        self.on_finish = finish
+
+    def still_waiting(self, person: int, now: float) -> bool:
+        return self.waiting_test(person, now)
+
+    def begin(self, person: int, now: float) -> None:
+        self.on_begin(person, now)
+
+    def finish(self, person: int, now: float) -> None:
+        self.on_finish(person, now)
+
+
 class Queue:
     """Servers taking people from their queue; see the module docstring.
 
     ``work`` holds each person's service requirement (a unit exponential, or any positive
     number), which takes ``work / rate`` days at the current per-server ``rate``.
-    ``entry_time`` is each person's time of joining this queue. The callbacks say whether a
-    person reached at the head of the queue is still waiting, what happens when service
-    starts, and what happens when it ends.
+    ``entry_time`` is each person's time of joining this queue. The ``handler`` (the stage
+    that owns the queue) says whether a person reached at the head of the queue is still
+    waiting, and what happens when service starts and when it ends.
     """
 
     def __init__(
@@ -182,32 +319,31 @@ class Queue:
         name: str,
         work,
         entry_time,
-        still_waiting: Callable[[int, float], bool],
-        begin: Callable[[int, float], None],
-        finish: Callable[[int, float], None],
+        handler: Handler,
         tiers: int = 1,
     ) -> None:
         self.env = env
+        # SimPy's queue and event counter, kept at hand: entered directly, as schedule() does
+        self.events: list = env._queue
+        self.counter = env._eid
         self.name = name
         self.work = work
         self.entry_time = entry_time
-        self.still_waiting = still_waiting
-        self.begin = begin
-        self.finish = finish
+        self.handler = handler
         self.tiers = [Tier() for _ in range(tiers)]
         self.servers = 0
         self.rate = 0.0
         self.busy = 0
         self._wake_at = INF
         self.change_times: list[float] = []
-        self.booking: Callable[[int], Any] | None = None  # set by allow_reservations
+        self.booking = False  # set by allow_reservations
         # (person, booked start, completion event, what begin() overwrote, array position)
         self.reservations: deque[tuple[int, float, Due, Any, int]] = deque()
         self._stable, self._stable_from = -INF, INF
-        self.unbook: Callable[[int, Any], None] | None = None
         self.weights: list[float] = []
         self.tags: list[float] = []
         self.virtual = 0.0
+        self.completed = self._done  # the callback of every completion, bound once
         self.set_order([list(range(tiers))])
 
     # ------------------------------------------------------------------ configuration
@@ -228,22 +364,16 @@ class Queue:
             0,
         )
 
-    def allow_reservations(
-        self,
-        change_times: Sequence[float],
-        save: Callable[[int], Any],
-        restore: Callable[[int, Any], None],
-    ) -> None:
+    def allow_reservations(self, change_times: Sequence[float]) -> None:
         """Let idle servers book known future arrivals (see the module docstring).
 
-        ``change_times`` are the times the servers or their speed change; ``save(person)``
-        keeps what ``begin`` will overwrite and ``restore(person, saved)`` undoes ``begin`` if
-        the booking is cancelled.
+        ``change_times`` are the times the servers or their speed change; the handler's
+        ``save(person)`` keeps what ``begin`` will overwrite and ``restore(person, saved)``
+        undoes ``begin`` if the booking is cancelled.
         """
         self.change_times = sorted(change_times)
         self._stable, self._stable_from = -INF, INF
-        self.booking = save
-        self.unbook = restore
+        self.booking = True
 
     def _stable_until(self, now: float) -> float:
         """The first change of servers or speed after ``now`` (cached until it passes)."""
@@ -303,14 +433,14 @@ class Queue:
             return
         person, _start, event, saved, position = reservations.pop()
         event.callbacks = []  # the completion will fire as a no-op
-        self.unbook(person, saved)
+        self.handler.restore(person, saved)
         self._only.ptr = position  # read again from the cancelled person on
         self.busy -= 1
 
     def _wake_later(self, when: float, now: float) -> None:
         if when < self._wake_at:
             self._wake_at = when
-            schedule(self.env, Due(self._wake, None), when - now)
+            self._schedule(Due(self._wake, None), now, when - now)
 
     def _next(self, now: float) -> int:
         """The next person to serve, or -1 (scheduling a wake-up if need be)."""
@@ -325,7 +455,7 @@ class Queue:
         tier = self._only
         waiting = tier.waiting
         times = tier.times
-        still_waiting = self.still_waiting
+        handler = self.handler
         while True:
             known = times[tier.ptr] if tier.ptr < tier.size else INF
             if waiting and self.entry_time[waiting[0]] < known:
@@ -334,10 +464,10 @@ class Queue:
                 person = tier.ids[tier.ptr]
                 tier.ptr += 1
             else:
-                if known < INF and self.booking is None:
+                if known < INF and not self.booking:
                     self._wake_later(known, now)
                 return -1
-            if still_waiting(person, now):
+            if handler.still_waiting(person, now):
                 return person
 
     def _next_ordered(self, now: float) -> int:
@@ -361,7 +491,7 @@ class Queue:
                     best.ptr += 1
                 else:
                     person = best.waiting.popleft()
-                if self.still_waiting(person, now):
+                if self.handler.still_waiting(person, now):
                     return person
         if soonest < INF:
             self._wake_later(soonest, now)
@@ -396,7 +526,7 @@ class Queue:
             else:
                 person = tier.ids[tier.ptr]
                 tier.ptr += 1
-            if self.still_waiting(person, now):
+            if self.handler.still_waiting(person, now):
                 if best_key < INF:
                     self.virtual = best_key
                     self.tags[best] = best_key + 1.0 / self.weights[best]
@@ -413,25 +543,26 @@ class Queue:
         rate = self.rate
         if rate <= 0:
             return
-        env = self.env
-        now = env._now
+        now = self.env._now
         work = self.work
-        done = self._done
+        done = self.completed
+        handler = self.handler
         while self.busy < self.servers:
             person = self._next(now)
             if person < 0:
-                if self.booking is not None and self._mode == SINGLE_TIER:
+                if self.booking and self._mode == SINGLE_TIER:
                     self._book_ahead(now)
                 return
             self.busy += 1
-            self.begin(person, now)
-            schedule(env, Due(done, person), work[person] / rate)
+            handler.begin(person, now)
+            self._schedule(Due(done, person), now, work[person] / rate)
 
     def _book_ahead(self, now: float) -> None:
         """Book idle servers for the next known arrivals, up to the next change."""
         tier = self._only
         stable = self._stable_until(now)
-        env, rate, work, done = self.env, self.rate, self.work, self._done
+        rate, work, done = self.rate, self.work, self.completed
+        handler = self.handler
         while self.busy < self.servers and tier.ptr < tier.size:
             start = tier.times[tier.ptr]
             if start >= stable:
@@ -440,17 +571,21 @@ class Queue:
             position = tier.ptr
             person = tier.ids[position]
             tier.ptr += 1
-            if not self.still_waiting(person, start):
+            if not handler.still_waiting(person, start):
                 continue
-            saved = self.booking(person)
+            saved = handler.save(person)
             self.busy += 1
-            self.begin(person, start)
+            handler.begin(person, start)
             event = Due(done, person)
-            schedule(env, event, start - now + work[person] / rate)
+            self._schedule(event, now, start - now + work[person] / rate)
             self.reservations.append((person, start, event, saved, position))
+
+    def _schedule(self, event: Due, now: float, delay: float) -> None:
+        """:func:`schedule` ``delay`` days from ``now`` (the clock's time)."""
+        push_entry(self.events, (now + delay, NORMAL, next(self.counter), event))
 
     def _done(self, event: Due) -> None:
         self.busy -= 1
-        self.finish(event.value, self.env._now)
+        self.handler.finish(event.value, self.env._now)
         if self.busy < self.servers:
             self.fill()

@@ -4,10 +4,12 @@ cimport cython
 
 cdef double INF
 cdef signed char _BEING_REMOVED, _REMOVED
-from simulation.engine.queueing cimport Queue
+from simulation.engine.queueing cimport Handler, Queue
 
-cdef class RemovalStage:
+cdef class RemovalStage(Handler):
     cdef public object after_removal
+    cdef public object still_in_uk
+    cdef public object awaiting
     cdef public object tier_of
     cdef public object dated
     cdef public Queue queue
@@ -27,5 +29,6 @@ cdef class RemovalStage:
     @cython.locals(parent=Py_ssize_t)
     cpdef double first_claim(self, Py_ssize_t person)
     cpdef join(self, Py_ssize_t person)
-    cpdef _start(self, Py_ssize_t person, double now)
-    cpdef _removed(self, Py_ssize_t person, double now)
+    cpdef bint still_waiting(self, Py_ssize_t person, double now) except -1
+    cpdef begin(self, Py_ssize_t person, double now)
+    cpdef finish(self, Py_ssize_t person, double now)

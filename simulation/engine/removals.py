@@ -24,7 +24,7 @@ import simpy
 from ..core.records import ExitOutcome
 from ..core.units import DAYS_PER_MONTH, INF
 from ..core.vocabulary import HOUSEHOLD_CODES, ROUTE_CODES
-from .queueing import Queue
+from .queueing import Handler, Queue
 
 _BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)
 _REMOVED = int(ExitOutcome.REMOVED)
@@ -91,8 +91,8 @@ def dated_tiers(
     return tiers
 
 
-class RemovalStage:
-    """The enforced-removal queue."""
+class RemovalStage(Handler):
+    """The enforced-removal queue (its :class:`~simulation.engine.queueing.Handler`)."""
 
     def __init__(
         self,
@@ -105,6 +105,8 @@ class RemovalStage:
         shares: list[float] | None = None,
     ) -> None:
         self.after_removal = removed
+        self.still_in_uk = still_in_uk
+        self.awaiting: Callable[[int, float], bool] | None = None  # set by only_returnable
         self.tier_of = tiers
         # classes of recent claimants: (members[class, group, route, household], claimed
         # on or after this day per class), or None when no class looks at the claim date
@@ -117,9 +119,7 @@ class RemovalStage:
             "removals",
             mv["work_removal"],
             mv["t_are"],
-            still_in_uk,
-            self._start,
-            self._removed,
+            self,
             tiers=count,
         )
         if count > 1:
@@ -195,11 +195,14 @@ class RemovalStage:
         removed only if returnable then and nobody is acting on them (``awaiting``). A person
         who stopped being returnable is skipped; one who became returnable again before
         their turn keeps their place (and their second entry, if any, is skipped)."""
+        self.awaiting = awaiting
 
-        def still_waiting(person: int, now: float) -> bool:
-            return bool(self.returnable[person]) and awaiting(person, now)
-
-        self.queue.still_waiting = still_waiting
+    def still_waiting(self, person: int, now: float) -> bool:
+        """Still to be removed: in the UK (or, when returnability falls on dates, returnable
+        and nobody acting on them)."""
+        if self.awaiting is not None:
+            return bool(self.returnable[person]) and self.awaiting(person, now)
+        return self.still_in_uk(person, now)
 
     def set_capacity(self, per_month: float) -> None:
         """Removals per month, shared among the teams."""
@@ -223,11 +226,12 @@ class RemovalStage:
         else:
             self.queue.set_servers(0)
 
-    def _start(self, person: int, now: float) -> None:
+    def begin(self, person: int, now: float) -> None:
         self.t_exit[person] = INF
         self.exit_outcome[person] = _BEING_REMOVED
 
-    def _removed(self, person: int, now: float) -> None:
+    def finish(self, person: int, now: float) -> None:
+        """Removed now."""
         self.t_exit[person] = now
         self.exit_outcome[person] = _REMOVED
         self.after_removal(person)
