@@ -44,6 +44,34 @@ cdef class Tier:
     cdef public object waiting
 
 
+cdef class Queue
+
+
+cdef class Completions:
+    cdef public Queue queue
+    cdef public Py_ssize_t size
+    cdef public Py_ssize_t capacity
+    cdef public double[:] times
+    cdef public long long[:] orders
+    cdef public long long[:] people
+
+    @cython.locals(position=Py_ssize_t)
+    cpdef add(self, double when, long long order, Py_ssize_t person)
+    @cython.locals(position=Py_ssize_t)
+    cpdef cancel(self, long long order)
+    @cython.locals(parent=Py_ssize_t, times="double[:]", orders="long long[:]",
+                   people="long long[:]")
+    cdef int _sift(self, Py_ssize_t position, double when, long long order,
+                   Py_ssize_t person) except -1
+    cdef int _list_front(self) except -1
+    @cython.locals(person=Py_ssize_t, end=Py_ssize_t, position=Py_ssize_t,
+                   child=Py_ssize_t, right=Py_ssize_t, times="double[:]",
+                   orders="long long[:]", people="long long[:]")
+    cdef Py_ssize_t _pop_front(self) except? -2
+    @cython.locals(person=Py_ssize_t)
+    cpdef _due(self, Due _event)
+
+
 cdef class Handler:
     cpdef bint still_waiting(self, Py_ssize_t person, double now) except -1
     cpdef begin(self, Py_ssize_t person, double now)
@@ -62,7 +90,7 @@ cdef class Queue:
     cdef public object env
     cdef public list events
     cdef public object counter
-    cdef public object completed
+    cdef public Completions completions
     cdef public object name
     cdef public object work
     cdef public object entry_time
@@ -93,10 +121,11 @@ cdef class Queue:
     cpdef Py_ssize_t _next(self, double now)
     @cython.locals(tier=Tier, known=double, person=Py_ssize_t, handler=Handler)
     cpdef Py_ssize_t _next_single(self, double now)
-    @cython.locals(rate=double, now=double, person=Py_ssize_t, handler=Handler)
+    @cython.locals(rate=double, now=double, person=Py_ssize_t, handler=Handler,
+                   completions=Completions)
     cpdef fill(self)
     @cython.locals(tier=Tier, stable=double, rate=double, start=double, position=Py_ssize_t,
-                   person=Py_ssize_t, event=Due, handler=Handler)
+                   person=Py_ssize_t, handler=Handler, completions=Completions)
     cpdef _book_ahead(self, double now)
     cdef int _schedule(self, Due event, double now, double delay) except -1
-    cpdef _done(self, Due event)
+    cpdef _finished(self, Py_ssize_t person)

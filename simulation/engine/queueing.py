@@ -2,8 +2,10 @@
 
 Caseworkers deciding claims, judges hearing appeals and removal teams are all such pools. The
 number of servers and their speed change on scheduled dates. A stage schedules exactly one
-SimPy event per service completion (an event in SimPy's queue whose callback routes the person
-and starts the next), plus a wake-up when idle servers wait for the next known arrival.
+SimPy event per service completion (whose callback routes the person and starts the next),
+plus a wake-up when idle servers wait for the next known arrival. The completions wait in the
+queue's own heap (:class:`Completions`) with an entry in SimPy's queue for the earliest, in
+the place in SimPy's order their own events would have had.
 Arrivals known before the run wait in a sorted array and are admitted lazily when a server
 looks for work, so an arrival that finds every server busy costs no event at all.
 
@@ -256,6 +258,127 @@ class Tier:
         self.waiting: deque[int] = deque()
 
 
+class Completions:
+    """The services under way in a queue, by time of completion, earliest first.
+
+    They wait here rather than in SimPy's queue, which holds an entry only for the earliest
+    (or for each that has been the earliest since): a heap of a few entries instead of one
+    per busy server, every push and pop of which compares entries (thousands of them with
+    2,000 caseworkers). Here the heap is of plain numbers, compared as C numbers when
+    compiled. Each completion takes its number in SimPy's count of events when it is
+    scheduled, and its entry in SimPy's queue carries that number, so SimPy orders it
+    exactly where its own event would have been: the same events at the same times in the
+    same order, and the same count of events.
+
+    A completion cancelled before its time (a booking given up) does nothing when its time
+    comes, as a cancelled SimPy event does.
+    """
+
+    def __init__(self, queue: Queue, capacity: int = 64) -> None:
+        self.queue = queue
+        self.size = 0
+        self.capacity = 0
+        self.times = memoryview(np.empty(0))
+        # each completion's number in SimPy's count, doubled, plus 1 once it is listed in
+        # SimPy's queue (the order of the numbers is unchanged: they are all different)
+        self.orders = memoryview(np.empty(0, np.int64))
+        self.people = memoryview(np.empty(0, np.int64))  # -1: cancelled
+        self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        """Room for ``capacity`` completions, those held kept."""
+        held = self.size
+        times = np.empty(capacity)
+        orders = np.empty(capacity, np.int64)
+        people = np.empty(capacity, np.int64)
+        times[:held] = self.times[:held]
+        orders[:held] = self.orders[:held]
+        people[:held] = self.people[:held]
+        self.times, self.orders, self.people = (
+            memoryview(times),
+            memoryview(orders),
+            memoryview(people),
+        )
+        self.capacity = capacity
+
+    def add(self, when: float, order: int, person: int) -> None:
+        """``person``'s service ends at ``when``; ``order`` is its number in SimPy's count."""
+        if self.size == self.capacity:
+            self._grow(2 * self.capacity)
+        position = self.size
+        self.size += 1
+        self._sift(position, when, 2 * order, person)
+        if position == 0 or self.orders[0] >> 1 == order:  # the new earliest
+            self._list_front()
+
+    def cancel(self, order: int) -> None:
+        """The completion numbered ``order`` will not happen (rare: a search is fine)."""
+        for position in range(self.size):
+            if self.orders[position] >> 1 == order:
+                self.people[position] = -1
+                return
+        raise KeyError(f"no completion numbered {order} is under way")
+
+    def _sift(self, position: int, when: float, order: int, person: int) -> None:
+        """Put the completion (``when``, ``order``, ``person``) in the free slot at
+        ``position`` or above it, moving the later ones it passes down (heapq's sift)."""
+        times, orders, people = self.times, self.orders, self.people
+        while position > 0:
+            parent = (position - 1) >> 1
+            if when < times[parent] or (when == times[parent] and order < orders[parent]):
+                times[position] = times[parent]
+                orders[position] = orders[parent]
+                people[position] = people[parent]
+                position = parent
+            else:
+                break
+        times[position] = when
+        orders[position] = order
+        people[position] = person
+
+    def _list_front(self) -> None:
+        """Give the earliest completion its entry in SimPy's queue, once (a cancelled one
+        too: its entry does nothing when its time comes)."""
+        if self.size and not self.orders[0] & 1:
+            self.orders[0] |= 1
+            entry = (self.times[0], NORMAL, self.orders[0] >> 1, Due(self._due, None))
+            push_entry(self.queue.events, entry)
+
+    def _pop_front(self) -> int:
+        """Take the earliest completion out; returns its person (-1: cancelled). As heapq
+        does: the earlier child moves up into each gap down to the bottom, and the last
+        completion fills the gap left there."""
+        times, orders, people = self.times, self.orders, self.people
+        person = people[0]
+        self.size -= 1
+        end = self.size
+        if end == 0:
+            return person
+        position = 0
+        child = 1
+        while child < end:
+            right = child + 1
+            if right < end and (
+                times[right] < times[child]
+                or (times[right] == times[child] and orders[right] < orders[child])
+            ):
+                child = right
+            times[position] = times[child]
+            orders[position] = orders[child]
+            people[position] = people[child]
+            position = child
+            child = 2 * position + 1
+        self._sift(position, times[end], orders[end], people[end])
+        return person
+
+    def _due(self, _event: Due) -> None:
+        """The entry of the earliest completion came up in SimPy's queue: it is the front."""
+        person = self._pop_front()
+        self._list_front()
+        if person >= 0:
+            self.queue._finished(person)
+
+
 class Handler:
     """What a queue asks of the stage that owns it, one person at a time (``now`` in days):
     whether a person reached at the head of the queue is still waiting (not withdrawn, not
@@ -337,13 +460,13 @@ class Queue:
         self._wake_at = INF
         self.change_times: list[float] = []
         self.booking = False  # set by allow_reservations
-        # (person, booked start, completion event, what begin() overwrote, array position)
-        self.reservations: deque[tuple[int, float, Due, Any, int]] = deque()
+        # (person, booked start, completion's number, what begin() overwrote, array position)
+        self.reservations: deque[tuple[int, float, int, Any, int]] = deque()
         self._stable, self._stable_from = -INF, INF
         self.weights: list[float] = []
         self.tags: list[float] = []
         self.virtual = 0.0
-        self.completed = self._done  # the callback of every completion, bound once
+        self.completions = Completions(self)
         self.set_order([list(range(tiers))])
 
     # ------------------------------------------------------------------ configuration
@@ -431,8 +554,8 @@ class Queue:
             reservations.popleft()  # started: a server at work like any other
         if not reservations:
             return
-        person, _start, event, saved, position = reservations.pop()
-        event.callbacks = []  # the completion will fire as a no-op
+        person, _start, order, saved, position = reservations.pop()
+        self.completions.cancel(order)
         self.handler.restore(person, saved)
         self._only.ptr = position  # read again from the cancelled person on
         self.busy -= 1
@@ -545,7 +668,7 @@ class Queue:
             return
         now = self.env._now
         work = self.work
-        done = self.completed
+        completions = self.completions
         handler = self.handler
         while self.busy < self.servers:
             person = self._next(now)
@@ -555,13 +678,13 @@ class Queue:
                 return
             self.busy += 1
             handler.begin(person, now)
-            self._schedule(Due(done, person), now, work[person] / rate)
+            completions.add(now + work[person] / rate, next(self.counter), person)
 
     def _book_ahead(self, now: float) -> None:
         """Book idle servers for the next known arrivals, up to the next change."""
         tier = self._only
         stable = self._stable_until(now)
-        rate, work, done = self.rate, self.work, self.completed
+        rate, work, completions = self.rate, self.work, self.completions
         handler = self.handler
         while self.busy < self.servers and tier.ptr < tier.size:
             start = tier.times[tier.ptr]
@@ -576,16 +699,18 @@ class Queue:
             saved = handler.save(person)
             self.busy += 1
             handler.begin(person, start)
-            event = Due(done, person)
-            self._schedule(event, now, start - now + work[person] / rate)
-            self.reservations.append((person, start, event, saved, position))
+            order = next(self.counter)
+            # at now + delay, as scheduling it ``delay`` days from now would
+            completions.add(now + (start - now + work[person] / rate), order, person)
+            self.reservations.append((person, start, order, saved, position))
 
     def _schedule(self, event: Due, now: float, delay: float) -> None:
         """:func:`schedule` ``delay`` days from ``now`` (the clock's time)."""
         push_entry(self.events, (now + delay, NORMAL, next(self.counter), event))
 
-    def _done(self, event: Due) -> None:
+    def _finished(self, person: int) -> None:
+        """``person``'s service ends now."""
         self.busy -= 1
-        self.handler.finish(event.value, self.env._now)
+        self.handler.finish(person, self.env._now)
         if self.busy < self.servers:
             self.fill()
