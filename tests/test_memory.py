@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import simpy
 from conftest import tiny
 
 from simulation.core.records import ATTRIBUTES, COLUMNS, DRAWS, TIMES
@@ -21,6 +22,7 @@ from simulation.engine.population import (
     draw_kept,
     indices_where,
 )
+from simulation.engine.queueing import Callbacks, Queue
 from simulation.engine.rng import RandomStreams
 from simulation.experiments.evaluate import run_one
 from simulation.outputs.waiting import survival
@@ -125,7 +127,7 @@ def test_indices_and_kept_draws_are_what_whole_arrays_give():
     offsets = [0, 3, 10, 150_010]
     expected = np.concatenate([np.flatnonzero(m) + o for m, o in zip(masks, offsets, strict=True)])
     found = indices_where(*zip(masks, offsets, strict=True))
-    assert found.dtype == np.int64 and np.array_equal(found, expected)
+    assert found.dtype == np.int32 and np.array_equal(found, expected)
     kept = masks[2]
     for name in ("u_grant", "work_decision"):
         whole = draw_block({"decisions": np.random.default_rng(5)}, len(kept))[name][kept]
@@ -136,20 +138,22 @@ def test_indices_and_kept_draws_are_what_whole_arrays_give():
 
 
 #: bytes a record takes in the arrays of a run with no dated returnability, draws not kept:
-#: its columns (no ``u_returnable``: the run never reads it), and the decision queue's id
-#: and time of each claim known before the run
-RUN_BYTES = 125 + 16
+#: its columns (no ``u_returnable``: the run never reads it), and the decision queue's
+#: 32-bit id of each claim known before the run (their times are read from ``t_claim``)
+RUN_BYTES = 125 + 4
 
 
-def test_a_run_holds_at_most_141_bytes_a_record_and_no_unread_column():
+def test_a_run_holds_at_most_129_bytes_a_record_and_no_unread_column():
     pipeline = Pipeline(tiny().with_years(2), RandomStreams(3), keep_draws=False)
     population = pipeline.population
     assert "u_returnable" not in population.columns
     assert population.columns["parent"].dtype == np.int32
     columns = sum(column.itemsize for column in population.columns.values())
+    tiers = pipeline.decisions.queue.tiers
+    assert all(tier.by_person for tier in tiers if tier.size)  # no copy of the claim times
     queue = sum(
-        np.asarray(tier.ids).nbytes + np.asarray(tier.times).nbytes
-        for tier in pipeline.decisions.queue.tiers
+        np.asarray(tier.ids).nbytes + (0 if tier.by_person else np.asarray(tier.times).nbytes)
+        for tier in tiers
     )
     assert columns + queue / population.size <= RUN_BYTES < 150
     # dated returnability reads it, and a run keeping its draws keeps it
@@ -191,3 +195,27 @@ def test_survival_is_scipys_kaplan_meier_to_the_bit():
         times, left = survival(finished, censored)
         assert times.tobytes() == expected.quantiles.tobytes()
         assert left.tobytes() == expected.probabilities.tobytes()
+
+
+def test_a_queue_reads_the_times_of_its_known_people_from_the_column_it_is_bound_to():
+    """The decision queue keeps no copy of the claim times: when the population grows and
+    the columns move, it must read the new column, not the old one."""
+    env = simpy.Environment()
+    started: list[tuple[int, float]] = []
+    entry = np.array([3.0, 1.0, 2.0])
+    work = np.full(3, 0.5)
+    queue = Queue(
+        env,
+        "q",
+        memoryview(work),
+        memoryview(entry),
+        Callbacks(lambda p, t: True, lambda p, t: started.append((p, t)), lambda p, t: None),
+    )
+    queue.preload(np.array([1, 2, 0]))  # by entry time, read from the column
+    moved = entry.copy()
+    queue.bind(memoryview(work), memoryview(moved))
+    entry[:] = 1e9  # the old column, no longer the records
+    queue.set_rate(1.0)
+    queue.set_servers(1)
+    env.run(until=10)
+    assert started == [(1, 1.0), (2, 2.0), (0, 3.0)]

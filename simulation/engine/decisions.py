@@ -160,21 +160,21 @@ class DecisionStage(Handler):
         fast: list[list[int]] = []
         if self.fast_track:
             on_track = self._rule_index(claimants, t_claim) >= 0
-            queue.preload(claimants[on_track], t_claim[claimants[on_track]], tier=_FAST)
+            queue.preload(claimants[on_track], tier=_FAST)
             claimants = claimants[~on_track]
             fast = [[_FAST]]
         early = None if priority_before is None else t_claim[claimants] < priority_before
         if early is not None and early.any():
             first, rest = claimants[early], claimants[~early]
             del early
-            queue.preload(first, t_claim[first], tier=_LEGACY)
-            queue.preload(rest, t_claim[rest], tier=_REST)
+            queue.preload(first, tier=_LEGACY)
+            queue.preload(rest, tier=_REST)
             self.later_claims_tier = _REST
             queue.set_order([*fast, [_LEGACY], [_REST]])
             if priority_until is not None:
                 at(max(priority_until, 0.0), queue.set_order, [*fast, [_LEGACY, _REST]])
         else:
-            queue.preload(claimants, t_claim[claimants], tier=_LEGACY)
+            queue.preload(claimants, tier=_LEGACY)
             self.later_claims_tier = _LEGACY
             queue.set_order([*fast, [_LEGACY]])
 

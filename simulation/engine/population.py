@@ -311,8 +311,8 @@ class Population:
 def indices_where(*parts: tuple[np.ndarray, int]) -> np.ndarray:
     """The indices where each mask is true, plus its offset, one part after the other: what
     ``np.concatenate([np.flatnonzero(mask) + offset, ...])`` gives, made a chunk at a time
-    with no temporary array of the result's size."""
-    out = np.empty(sum(int(np.count_nonzero(mask)) for mask, _ in parts), np.int64)
+    with no temporary array of the result's size; as record numbers, 32-bit."""
+    out = np.empty(sum(int(np.count_nonzero(mask)) for mask, _ in parts), ATTRIBUTES["parent"])
     filled = 0
     for mask, offset in parts:
         for first in range(0, len(mask), _CHUNK):

@@ -37,11 +37,14 @@ cdef class Calendar:
 
 
 cdef class Tier:
-    cdef public long long[:] ids
+    cdef public int[:] ids
     cdef public double[:] times
     cdef public Py_ssize_t ptr
     cdef public Py_ssize_t size
     cdef public object waiting
+    cdef public bint by_person
+
+    cpdef double first(self) except? -1.0
 
 
 cdef class Queue
@@ -119,8 +122,14 @@ cdef class Queue:
     cpdef _cancel_latest_booking(self)
     cpdef _wake_later(self, double when, double now)
     cpdef Py_ssize_t _next(self, double now)
+    @cython.locals(tier=Tier, known=double, best_time=double, soonest=double)
+    cpdef Py_ssize_t _next_ordered(self, double now)
+    @cython.locals(tier=Tier, known=double, pushed=double, first=double, soonest=double)
+    cpdef Py_ssize_t _next_weighted(self, double now)
     @cython.locals(tier=Tier, known=double, person=Py_ssize_t, handler=Handler)
     cpdef Py_ssize_t _next_single(self, double now)
+    @cython.locals(tier=Tier, known=double)
+    cpdef bind(self, object work, object entry_time)
     @cython.locals(rate=double, now=double, person=Py_ssize_t, handler=Handler,
                    completions=Completions)
     cpdef fill(self)

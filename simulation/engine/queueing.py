@@ -244,18 +244,32 @@ def events_scheduled(env: simpy.Environment) -> int:
 
 
 class Tier:
-    """People of one priority: a sorted array of people known in advance, and later arrivals."""
+    """People of one priority: a sorted array of people known in advance (record numbers,
+    32-bit as everywhere), and later arrivals.
 
-    __slots__ = ("ids", "times", "ptr", "size", "waiting")
+    The entry times of the people known in advance are either an array of their own, in the
+    same order (``times[k]`` for ``ids[k]``), or, with ``by_person``, the queue's column of
+    entry times itself (``times[ids[k]]``): no copy of a time per claim.
+    """
 
-    def __init__(self, ids: Sequence[int] = (), times: Sequence[float] = ()) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        times = np.ascontiguousarray(times, dtype=np.float64)
+    __slots__ = ("ids", "times", "ptr", "size", "waiting", "by_person")
+
+    def __init__(self, ids: Sequence[int] = (), times: Any = (), by_person: bool = False) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
         self.ids = memoryview(ids)
-        self.times = memoryview(times)
+        self.times = memoryview(times if by_person else np.ascontiguousarray(times, np.float64))
+        self.by_person = by_person
         self.ptr = 0
         self.size = len(ids)
         self.waiting: deque[int] = deque()
+
+    def first(self) -> float:
+        """The entry time of the next person known in advance (INF: none left)."""
+        if self.ptr >= self.size:
+            return INF
+        if self.by_person:
+            return self.times[self.ids[self.ptr]]
+        return self.times[self.ptr]
 
 
 class Completions:
@@ -475,17 +489,21 @@ class Queue:
         """Point at new record arrays after the population grew."""
         self.work = work
         self.entry_time = entry_time
+        for tier in self.tiers:
+            if tier.by_person:
+                tier.times = entry_time
 
-    def preload(self, ids: Sequence[int], times: Sequence[float], tier: int = 0) -> None:
-        """People known before the run, sorted by entry time (which may lie in the future)."""
-        loaded = Tier(ids, times)
+    def preload(
+        self, ids: Sequence[int], times: Sequence[float] | None = None, tier: int = 0
+    ) -> None:
+        """People known before the run, sorted by entry time (which may lie in the future):
+        ``times``, or, if None, their entry times in the queue's own column (which must not
+        change while they wait)."""
+        by_person = times is None
+        loaded = Tier(ids, self.entry_time if by_person else times, by_person)
         target = self.tiers[tier]
-        target.ids, target.times, target.size, target.ptr = (
-            loaded.ids,
-            loaded.times,
-            loaded.size,
-            0,
-        )
+        target.ids, target.times, target.by_person = loaded.ids, loaded.times, loaded.by_person
+        target.size, target.ptr = loaded.size, 0
 
     def allow_reservations(self, change_times: Sequence[float]) -> None:
         """Let idle servers book known future arrivals (see the module docstring).
@@ -577,10 +595,9 @@ class Queue:
         """The next person from the only tier, or -1 (scheduling a wake-up if need be)."""
         tier = self._only
         waiting = tier.waiting
-        times = tier.times
         handler = self.handler
         while True:
-            known = times[tier.ptr] if tier.ptr < tier.size else INF
+            known = tier.first()
             if waiting and self.entry_time[waiting[0]] < known:
                 person = waiting.popleft()  # pushed at or before now
             elif known <= now:
@@ -602,8 +619,9 @@ class Queue:
                 best, best_time, from_known = None, INF, False
                 for index in group:
                     tier = self.tiers[index]
-                    if tier.ptr < tier.size and tier.times[tier.ptr] < best_time:
-                        best, best_time, from_known = tier, tier.times[tier.ptr], True
+                    known = tier.first()
+                    if known < best_time:
+                        best, best_time, from_known = tier, known, True
                     if tier.waiting and entry_time[tier.waiting[0]] < best_time:
                         best, best_time, from_known = tier, entry_time[tier.waiting[0]], False
                 if best is None or best_time > now:
@@ -628,7 +646,7 @@ class Queue:
         while True:
             best, best_key, soonest = -1, INF, INF
             for index, tier in enumerate(self.tiers):
-                known = tier.times[tier.ptr] if tier.ptr < tier.size else INF
+                known = tier.first()
                 pushed = entry_time[tier.waiting[0]] if tier.waiting else INF
                 first = min(known, pushed)
                 if first > now:
@@ -643,7 +661,7 @@ class Queue:
                     self._wake_later(soonest, now)
                 return -1
             tier = self.tiers[best]
-            known = tier.times[tier.ptr] if tier.ptr < tier.size else INF
+            known = tier.first()
             if tier.waiting and entry_time[tier.waiting[0]] < known:
                 person = tier.waiting.popleft()
             else:
@@ -687,7 +705,7 @@ class Queue:
         rate, work, completions = self.rate, self.work, self.completions
         handler = self.handler
         while self.busy < self.servers and tier.ptr < tier.size:
-            start = tier.times[tier.ptr]
+            start = tier.first()
             if start >= stable:
                 self._wake_later(start, now)  # decide after the change
                 return
