@@ -5,6 +5,7 @@ events, that a SimPy event of their own would give, and the count of events must
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import simpy
 
 from simulation.engine.queueing import Handler, Queue, at, events_scheduled
@@ -85,3 +86,13 @@ def test_a_cancelled_service_at_the_front_never_ends():
     env.run()
     assert log == [(9.0, "service", 2)]
     assert queue.completions.size == 0
+
+
+def test_a_queue_refuses_a_tier_it_does_not_have_and_times_that_do_not_match():
+    """Compiled, the queue does not check its indices: what comes in is checked instead."""
+    queue = Queue(simpy.Environment(), "q", None, None, Handler(), tiers=2)
+    for tier in (2, -1):
+        with pytest.raises(IndexError, match=f"tiers 0 to 1, not {tier}"):
+            queue.push(1, tier)
+    with pytest.raises(ValueError, match="2 people known in advance but 1 times"):
+        queue.preload(np.array([1, 2]), np.array([0.0]))

@@ -62,14 +62,12 @@ cdef class Completions:
     cpdef add(self, double when, long long order, Py_ssize_t person)
     @cython.locals(position=Py_ssize_t)
     cpdef cancel(self, long long order)
-    @cython.locals(parent=Py_ssize_t, times="double[:]", orders="long long[:]",
-                   people="long long[:]")
+    @cython.locals(parent=Py_ssize_t)
     cdef int _sift(self, Py_ssize_t position, double when, long long order,
                    Py_ssize_t person) except -1
     cdef int _list_front(self) except -1
     @cython.locals(person=Py_ssize_t, end=Py_ssize_t, position=Py_ssize_t,
-                   child=Py_ssize_t, right=Py_ssize_t, times="double[:]",
-                   orders="long long[:]", people="long long[:]")
+                   child=Py_ssize_t, right=Py_ssize_t)
     cdef Py_ssize_t _pop_front(self) except? -2
     @cython.locals(person=Py_ssize_t)
     cpdef _due(self, Due _event)

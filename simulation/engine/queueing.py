@@ -1,3 +1,6 @@
+# cython: boundscheck=False, wraparound=False
+# (compiled, indices are not checked: every index below is within its array by construction,
+# and what callers pass in, a tier or the times of known people, is checked where it enters)
 """A queue served by a pool of identical servers, driven by SimPy events.
 
 Caseworkers deciding claims, judges hearing appeals and removal teams are all such pools. The
@@ -256,8 +259,12 @@ class Tier:
 
     def __init__(self, ids: Sequence[int] = (), times: Any = (), by_person: bool = False) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if not by_person:
+            times = np.ascontiguousarray(times, np.float64)
+            if len(times) != len(ids):
+                raise ValueError(f"{len(ids)} people known in advance but {len(times)} times")
         self.ids = memoryview(ids)
-        self.times = memoryview(times if by_person else np.ascontiguousarray(times, np.float64))
+        self.times = memoryview(times)
         self.by_person = by_person
         self.ptr = 0
         self.size = len(ids)
@@ -336,19 +343,20 @@ class Completions:
     def _sift(self, position: int, when: float, order: int, person: int) -> None:
         """Put the completion (``when``, ``order``, ``person``) in the free slot at
         ``position`` or above it, moving the later ones it passes down (heapq's sift)."""
-        times, orders, people = self.times, self.orders, self.people
         while position > 0:
             parent = (position - 1) >> 1
-            if when < times[parent] or (when == times[parent] and order < orders[parent]):
-                times[position] = times[parent]
-                orders[position] = orders[parent]
-                people[position] = people[parent]
+            if when < self.times[parent] or (
+                when == self.times[parent] and order < self.orders[parent]
+            ):
+                self.times[position] = self.times[parent]
+                self.orders[position] = self.orders[parent]
+                self.people[position] = self.people[parent]
                 position = parent
             else:
                 break
-        times[position] = when
-        orders[position] = order
-        people[position] = person
+        self.times[position] = when
+        self.orders[position] = order
+        self.people[position] = person
 
     def _list_front(self) -> None:
         """Give the earliest completion its entry in SimPy's queue, once (a cancelled one
@@ -362,8 +370,7 @@ class Completions:
         """Take the earliest completion out; returns its person (-1: cancelled). As heapq
         does: the earlier child moves up into each gap down to the bottom, and the last
         completion fills the gap left there."""
-        times, orders, people = self.times, self.orders, self.people
-        person = people[0]
+        person = self.people[0]
         self.size -= 1
         end = self.size
         if end == 0:
@@ -373,16 +380,19 @@ class Completions:
         while child < end:
             right = child + 1
             if right < end and (
-                times[right] < times[child]
-                or (times[right] == times[child] and orders[right] < orders[child])
+                self.times[right] < self.times[child]
+                or (
+                    self.times[right] == self.times[child]
+                    and self.orders[right] < self.orders[child]
+                )
             ):
                 child = right
-            times[position] = times[child]
-            orders[position] = orders[child]
-            people[position] = people[child]
+            self.times[position] = self.times[child]
+            self.orders[position] = self.orders[child]
+            self.people[position] = self.people[child]
             position = child
             child = 2 * position + 1
-        self._sift(position, times[end], orders[end], people[end])
+        self._sift(position, self.times[end], self.orders[end], self.people[end])
         return person
 
     def _due(self, _event: Due) -> None:
@@ -559,6 +569,10 @@ class Queue:
 
     def push(self, person: int, tier: int = 0) -> None:
         """``person`` joins the queue now."""
+        if not 0 <= tier < len(self.tiers):
+            raise IndexError(
+                f"queue {self.name!r} has tiers 0 to {len(self.tiers) - 1}, not {tier}"
+            )
         self.tiers[tier].waiting.append(person)
         if self.busy >= self.servers and self.reservations:
             self._cancel_latest_booking()

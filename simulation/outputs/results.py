@@ -25,6 +25,7 @@ from ..core.version import package_version
 from ..core.vocabulary import ROUTE_CODES
 from ..engine import accommodation
 from ..engine.pipeline import RunRecords
+from ..engine.population import release_free_memory
 from . import assumptions, costs, waiting
 from .outcomes import OUTCOMES
 from .report import horizon_text, number
@@ -348,6 +349,9 @@ def build(
     )
     series, ledger, counts = daily.series, daily.ledger, daily.counts
     del daily
+    # the temporaries of each pass over the records go back to the operating system before
+    # the next: with the records still held, they would otherwise add up to the peak
+    release_free_memory()
     policy_summaries: dict[str, dict[str, float]] = {}
     for policy, output in run.policy_outputs.items():
         summary_of_policy = dict(output.summary)
@@ -384,6 +388,7 @@ def build(
     values.update(counts)
     # claim to decision and to final outcome, those still waiting counted (.waiting)
     values.update(waiting.outcomes(records, run.horizon))
+    release_free_memory()
     values["claimants_simulated"] = int(len(records["origin"]))
     families: dict[str, dict[str, Any]] = {
         "cost_by_category_gbp": by_category,
