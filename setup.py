@@ -21,6 +21,7 @@ from setuptools.command.build_ext import build_ext
 COMPILED = [
     "simulation.engine.queueing",
     "simulation.engine.hazards",
+    "simulation.engine.reentry",
     "simulation.engine.decisions",
     "simulation.engine.appeals",
     "simulation.engine.after_refusal",

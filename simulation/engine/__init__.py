@@ -20,7 +20,15 @@ from pathlib import Path as _Path
 #: set (to anything) to run the pure-Python hot path where the compiled one is installed
 PURE_PYTHON_VARIABLE = "ASYLUM_SIM_PURE_PYTHON"
 #: the modules setup.py compiles, in import order (each imports only earlier ones of them)
-COMPILED_MODULES = ("queueing", "hazards", "decisions", "appeals", "after_refusal", "removals")
+COMPILED_MODULES = (
+    "queueing",
+    "hazards",
+    "reentry",
+    "decisions",
+    "appeals",
+    "after_refusal",
+    "removals",
+)
 
 
 def _load_pure_python(module: str) -> None:

@@ -7,6 +7,7 @@ cdef signed char _BEING_REMOVED, _REMAINS, _VOLUNTARY, _FURTHER, _ABSCONDED, _PO
 cdef int _FURTHER_ORIGIN, _REENTRY_ORIGIN
 from simulation.engine.queueing cimport Calendar
 from simulation.engine.hazards cimport PiecewiseHazard
+from simulation.engine.reentry cimport Reentry
 
 cdef class AfterRefusal:
     cdef public object env
@@ -15,7 +16,7 @@ cdef class AfterRefusal:
     cdef public PiecewiseHazard voluntary
     cdef public double further_rate
     cdef public double abscond_rate
-    cdef public object reentry
+    cdef public Reentry reentry
     cdef public object claim_again
     cdef public object join_removal_queue
     cdef public list on_are

@@ -81,7 +81,8 @@ class Reentry:
     ) -> bool:
         """Whether a person of ``group`` with draw ``u`` who left at ``t`` comes back, with
         the share multiplied by the policies' deterrence ``multiplier``."""
-        return u < self.share[kind][group].at(t) * multiplier
+        share = self.share[kind][group]
+        return u < share.at(t) * multiplier
 
     def comes_back_many(
         self, kind: int, groups: np.ndarray, u: np.ndarray, t: np.ndarray
