@@ -18,7 +18,8 @@ Prints a table and writes benchmarks/results.json:
 - events per claimant and CPU microseconds per event of the full model;
 - the cost of the full model against horizon (1, 2, 5, 10, 20 years) and arrivals (0.5x, 1x,
   2x, 4x): CPU seconds, events, microseconds per event, peak memory and bytes per claimant;
-  each row run in three rounds (all rows in turn in each), the round of median CPU time kept.
+  each row run in three rounds (all rows in turn in each), the round of median CPU time kept
+  and the median peak memory; then the growth of peak memory per record between rows.
 
 Absolute times drift on shared machines; the ratios within one run are the figures to quote.
 """
@@ -256,7 +257,8 @@ GROWTH_ROWS = [(years, 1.0) for years in (1, 2, 5, 10, 20)] + [
 def growth_table(rounds: int = 3) -> list[dict]:
     """Each row of the growth table in a fresh process, ``rounds`` times over (every row in
     turn in each round, so a passing slowdown of the machine hits every row); for each row,
-    the round of median CPU time is kept."""
+    the round of median CPU time is kept, with the median peak memory of the rounds (which
+    moves by tens of MiB from one process to the next, as the kernel gives huge pages or not)."""
     runs = [[] for _ in GROWTH_ROWS]
     for _ in range(rounds):
         for index, (years, scale) in enumerate(GROWTH_ROWS):
@@ -266,6 +268,8 @@ def growth_table(rounds: int = 3) -> list[dict]:
         ordered = sorted(row_runs, key=lambda r: r["cpu_seconds"])
         median = dict(ordered[len(ordered) // 2])
         median["cpu_seconds_by_round"] = [r["cpu_seconds"] for r in row_runs]
+        median["peak_rss_mib_by_round"] = [r["peak_rss_mib"] for r in row_runs]
+        median["peak_rss_mib"] = sorted(median["peak_rss_mib_by_round"])[len(row_runs) // 2]
         rows.append(median)
     return rows
 
@@ -362,7 +366,7 @@ def main() -> None:
         print()
         print(
             f"{'baseline':<24}{'CPU s':>8}{'CPU s by round':>17}{'claimants':>12}{'events':>12}"
-            f"{'us/event':>10}{'RSS MiB':>9}{'B/claimant':>12}"
+            f"{'us/event':>10}{'RSS MiB':>9}{'MiB by round':>16}{'B/claimant':>12}"
         )
         for row in growth:
             label = (
@@ -371,13 +375,23 @@ def main() -> None:
                 else f"10 years, {row['arrival_scale']:g}x arrivals"
             )
             rounds = "/".join(f"{c:.2f}" for c in row["cpu_seconds_by_round"])
+            memory = "/".join(f"{m:.0f}" for m in row["peak_rss_mib_by_round"])
             print(
                 f"{label:<24}{row['cpu_seconds']:>8.2f}{rounds:>17}{row['claimants']:>12,}"
                 f"{row['simpy_events']:>12,}"
                 f"{1e6 * row['cpu_seconds'] / row['simpy_events']:>10.2f}"
-                f"{row['peak_rss_mib']:>9.0f}"
+                f"{row['peak_rss_mib']:>9.0f}{memory:>16}"
                 f"{row['peak_rss_mib'] * 2**20 / row['claimants']:>12.0f}"
             )
+        ten = next(r for r in growth if r["arrival_scale"] == 1.0 and round(r["years"]) == 10)
+        for label, other in (
+            ("10 to 20 years", next(r for r in growth if round(r["years"]) == 20)),
+            ("1x to 4x arrivals", next(r for r in growth if r["arrival_scale"] == 4.0)),
+        ):
+            slope = (other["peak_rss_mib"] - ten["peak_rss_mib"]) * 2**20
+            slope /= other["claimants"] - ten["claimants"]
+            print(f"peak memory growth, {label}: {slope:.0f} bytes a record")
+
     results = {
         "version": __version__,
         "machine": {
