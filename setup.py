@@ -1,8 +1,8 @@
 """The optional compiled hot path.
 
-The modules in ``COMPILED`` (the queues and the event loop in
-``simulation/engine/queueing.py``, and the stages whose callbacks run per event: where a run
-spends most of its time) are compiled with Cython, each typed by the .pxd file beside it.
+The modules in ``COMPILED`` (the events and the loop in ``simulation/engine/events.py``, the
+queues in ``queueing.py``, and the stages whose callbacks run per event: where a run spends
+most of its time) are compiled with Cython, each typed by the .pxd file beside it.
 Each .py file stays the pure-Python version of the same code: it is used when the compiled
 modules are missing (no C compiler, or ``ASYLUM_SIM_PURE_PYTHON=1`` at install time) and
 gives bit-identical results, only more slowly. ``simulation.engine.COMPILED_MODULES`` lists
@@ -19,6 +19,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
+    "simulation.engine.events",
     "simulation.engine.queueing",
     "simulation.engine.hazards",
     "simulation.engine.reentry",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from simulation.engine.queueing import Calendar, at
+from simulation.engine.events import Calendar, at
 
 
 def _log_runs(schedule_with_calendar: bool, delays: np.ndarray) -> list[tuple[float, int]]:

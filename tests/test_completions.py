@@ -1,6 +1,8 @@
 """The services under way in a queue wait in the queue's own heap, with an entry in SimPy's
 queue only for the earliest: they must end at the times, and in the order among all other
-events, that a SimPy event of their own would give, and the count of events must not change."""
+events, that a SimPy event of their own would give, and the count of events must not change.
+Both keepers are checked whichever path runs: the heap of numbers the compiled path uses, and
+the heapq one of the pure-Python path."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import numpy as np
 import pytest
 import simpy
 
-from simulation.engine.queueing import Handler, Queue, at, events_scheduled
+from simulation.engine.events import at, events_scheduled
+from simulation.engine.queueing import Completions, Handler, HeapCompletions, Queue
+
+KEEPERS = pytest.mark.parametrize("keeper", [Completions, HeapCompletions])
 
 
 class Recorder(Queue):
@@ -22,13 +27,16 @@ class Recorder(Queue):
         self.log.append((self.env.now, "service", person))
 
 
-def _run(own_heap: bool, delays: np.ndarray, others: np.ndarray, cancel: set[int]) -> tuple:
+def _run(keeper, delays: np.ndarray, others: np.ndarray, cancel: set[int]) -> tuple:
     """Services ending after ``delays`` (some cancelled), and ordinary events after
-    ``others``, numbered in turn as they are scheduled; returns the log of what ran, the
-    count of events and the longest SimPy's queue got."""
+    ``others``, numbered in turn as they are scheduled; the services held by ``keeper``, or
+    if None as SimPy events of their own. Returns the log of what ran, the count of events
+    and the longest SimPy's queue got."""
     env = simpy.Environment(initial_time=1234.5678)  # times whose sums round
     log: list = []
     queue = Recorder(env, log)
+    own_heap = keeper is not None
+    held = keeper(queue) if own_heap else None
     numbers: dict[int, int] = {}
     longest = 0
 
@@ -41,14 +49,14 @@ def _run(own_heap: bool, delays: np.ndarray, others: np.ndarray, cancel: set[int
     for person, (delay, other_delay) in enumerate(zip(delays, others, strict=True)):
         if own_heap:
             numbers[person] = next(queue.counter)
-            queue.completions.add(env.now + float(delay), numbers[person], person)
+            held.add(env.now + float(delay), numbers[person], person)
         else:
             at(env, float(delay), service, person)
         at(env, float(other_delay), other, person)
         longest = max(longest, len(env._queue))
     for person in cancel:
         if own_heap:
-            queue.completions.cancel(numbers[person])
+            held.cancel(numbers[person])
     if not own_heap:  # what cancelling a SimPy event of one's own does: it fires as a no-op
         for _time, _priority, _number, event in env._queue:
             if event.callbacks == [service] and event.value in cancel:
@@ -57,7 +65,8 @@ def _run(own_heap: bool, delays: np.ndarray, others: np.ndarray, cancel: set[int
     return log, events_scheduled(env), longest
 
 
-def test_services_end_when_and_in_the_order_their_own_events_would():
+@KEEPERS
+def test_services_end_when_and_in_the_order_their_own_events_would(keeper):
     rng = np.random.default_rng(3)
     n = 3_000
     delays = rng.exponential(40.0, n)
@@ -65,8 +74,8 @@ def test_services_end_when_and_in_the_order_their_own_events_would():
     others = rng.exponential(40.0, n)
     others[::11] = 25.0  # and ties with other events: in the order scheduled
     cancel = set(rng.choice(n, 200, replace=False).tolist())
-    held, held_events, held_longest = _run(True, delays, others, cancel)
-    alone, alone_events, _ = _run(False, delays, others, cancel)
+    held, held_events, held_longest = _run(keeper, delays, others, cancel)
+    alone, alone_events, _ = _run(None, delays, others, cancel)
     assert held == alone  # the same events, to the last bit of every time, in the same order
     assert sum(1 for _, kind, _ in held if kind == "service") == n - len(cancel)
     assert held_events == alone_events == 2 * n
@@ -75,17 +84,19 @@ def test_services_end_when_and_in_the_order_their_own_events_would():
     assert held_longest <= n + 20
 
 
-def test_a_cancelled_service_at_the_front_never_ends():
+@KEEPERS
+def test_a_cancelled_service_at_the_front_never_ends(keeper):
     env = simpy.Environment()
     log: list = []
     queue = Recorder(env, log)
+    held = keeper(queue)
     first, second = next(queue.counter), next(queue.counter)
-    queue.completions.add(5.0, first, 1)  # listed in SimPy's queue at once
-    queue.completions.add(9.0, second, 2)
-    queue.completions.cancel(first)
+    held.add(5.0, first, 1)  # listed in SimPy's queue at once
+    held.add(9.0, second, 2)
+    held.cancel(first)
     env.run()
     assert log == [(9.0, "service", 2)]
-    assert queue.completions.size == 0
+    assert held.size == 0
 
 
 def test_a_queue_refuses_a_tier_it_does_not_have_and_times_that_do_not_match():

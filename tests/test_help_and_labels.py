@@ -14,8 +14,8 @@ from test_policies import HUBS, VOLUNTARY
 
 from simulation import run
 from simulation.cli import _simulated, build_parser, main
+from simulation.engine.events import events_scheduled
 from simulation.engine.pipeline import Pipeline, month_ends, run_pipeline
-from simulation.engine.queueing import events_scheduled
 from simulation.engine.rng import RandomStreams
 from simulation.experiments.comparison import compare
 from simulation.experiments.evaluate import run_one

@@ -2,14 +2,14 @@
 
 ``arrivals`` and ``start_state`` make the records known before the run; ``decisions``,
 ``appeals``, ``after_refusal`` and ``removals`` are the stages; ``pipeline`` wires them;
-``accommodation`` houses the supported population after the run. ``queueing``, ``hazards``,
-``population`` and ``rng`` are the machinery. This is the only layer that touches SimPy, and
-policies reach it only through ``policy_view``.
+``accommodation`` houses the supported population after the run. ``events``, ``queueing``,
+``hazards``, ``reentry``, ``population`` and ``rng`` are the machinery. This is the only layer
+that touches SimPy, and policies reach it only through ``policy_view``.
 
-The hot path (``queueing`` and the stages: ``COMPILED_MODULES``) is compiled with Cython when
-the package is installed (``setup.py``); each .py file is the pure-Python version, used when
-the compiled modules are missing or when ``ASYLUM_SIM_PURE_PYTHON`` is set, with bit-identical
-results.
+The hot path (``events``, ``queueing`` and the stages: ``COMPILED_MODULES``) is compiled with
+Cython when the package is installed (``setup.py``); each .py file is the pure-Python version,
+used when the compiled modules are missing or when ``ASYLUM_SIM_PURE_PYTHON`` is set, with
+bit-identical results.
 """
 
 import importlib.util as _importlib_util
@@ -21,6 +21,7 @@ from pathlib import Path as _Path
 PURE_PYTHON_VARIABLE = "ASYLUM_SIM_PURE_PYTHON"
 #: the modules setup.py compiles, in import order (each imports only earlier ones of them)
 COMPILED_MODULES = (
+    "events",
     "queueing",
     "hazards",
     "reentry",

@@ -5,7 +5,7 @@ cimport cython
 cdef double INF
 cdef signed char _BEING_REMOVED, _REMAINS, _VOLUNTARY, _FURTHER, _ABSCONDED, _POLICY
 cdef int _FURTHER_ORIGIN, _REENTRY_ORIGIN
-from simulation.engine.queueing cimport Calendar
+from simulation.engine.events cimport Calendar
 from simulation.engine.hazards cimport PiecewiseHazard
 from simulation.engine.reentry cimport Reentry
 

@@ -23,9 +23,9 @@ import simpy
 from ..core import schedules
 from ..core.records import ExitOutcome, Origin
 from ..core.units import INF
+from .events import Calendar, Due, now
 from .hazards import PiecewiseHazard
 from .population import Population
-from .queueing import Calendar, Due, now
 from .reentry import ENFORCED, VOLUNTARY, Reentry
 
 _BEING_REMOVED = int(ExitOutcome.BEING_REMOVED)

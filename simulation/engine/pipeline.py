@@ -41,10 +41,10 @@ from . import arrivals, start_state
 from .after_refusal import AfterRefusal, Returnability
 from .appeals import AppealStage
 from .decisions import DecisionStage, FastTrackRule
+from .events import at, events_scheduled, run_until
 from .hazards import PiecewiseHazard
 from .policy_view import PolicyView, read_only
 from .population import RUN_ONLY, Population, indices_where, release_free_memory
-from .queueing import at, events_scheduled, run_until
 from .reentry import Reentry
 from .removals import RemovalStage, class_members, priority_tiers
 from .rng import RandomStreams
@@ -386,7 +386,7 @@ class Pipeline:
         millions of small event objects but no reference cycles worth collecting.
 
         Stopping at a month's end changes nothing: the events run in the same order as in one
-        run to the horizon (:func:`~simulation.engine.queueing.run_until`, SimPy's loop for the
+        run to the horizon (:func:`~simulation.engine.events.run_until`, SimPy's loop for the
         model's events, compiled with the queues). Returns how many stops there were (one per
         month, the last one at the horizon)."""
         stops = month_ends(self.horizon)

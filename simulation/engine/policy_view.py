@@ -20,8 +20,9 @@ import simpy
 from ..core.records import READABLE_BY_POLICIES, DecisionOutcome
 from .after_refusal import AfterRefusal
 from .decisions import DecisionStage
+from .events import Due, at, now
 from .population import Population
-from .queueing import Callbacks, Due, Queue, at, now
+from .queueing import Callbacks, Queue
 from .reentry import FROM_POLICY
 from .removals import RemovalStage
 
