@@ -107,3 +107,7 @@ def test_a_queue_refuses_a_tier_it_does_not_have_and_times_that_do_not_match():
             queue.push(1, tier)
     with pytest.raises(ValueError, match="2 people known in advance but 1 times"):
         queue.preload(np.array([1, 2]), np.array([0.0]))
+    column = Queue(simpy.Environment(), "q", None, memoryview(np.zeros(3)), Handler())
+    for outside in (3, -1):  # their times are read from the column: they must be in it
+        with pytest.raises(ValueError, match="records 0 to 2"):
+            column.preload(np.array([0, outside]))

@@ -75,6 +75,8 @@ class Tier:
 
     def __init__(self, ids: Sequence[int] = (), times: Any = (), by_person: bool = False) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if by_person and len(ids) and not (ids.min() >= 0 and ids.max() < len(times)):
+            raise ValueError(f"people known in advance must be records 0 to {len(times) - 1}")
         if not by_person:
             times = np.ascontiguousarray(times, np.float64)
             if len(times) != len(ids):
